@@ -1,0 +1,169 @@
+//! `balcao demo`: the whole product on one machine. The app runs on SQLite (or the given
+//! database), WhatsApp is the simulator mounted on the same listener (`/simulator` phone page,
+//! `/graph` fake Graph API), and the app talks to it over real HTTP like it talks to Meta.
+
+use crate::app;
+use crate::config::{Config, NumberConfig, SenderSettings, TemplateConfig, WhatsAppConfig, WorkspaceConfig};
+use balcao_simulator::{Behaviour, SimNumber, SimTemplate, Simulator, SimulatorConfig};
+use rand::Rng;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Folder for the SQLite database.
+    #[arg(long, default_value = "demo-data")]
+    pub data_dir: PathBuf,
+    /// Use this database instead (postgres://… or sqlite:…).
+    #[arg(long, env = "BALCAO_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// API token to accept (random when omitted).
+    #[arg(long)]
+    pub api_token: Option<String>,
+}
+
+pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
+pub const DEMO_DISPLAY_NUMBER: &str = "551140040000";
+pub const DEMO_WABA_ID: &str = "200000000000001";
+
+fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// The demo's templates, known both to the app (as approved) and to the simulator's registry.
+pub fn demo_templates() -> Vec<(TemplateConfig, SimTemplate)> {
+    let defs = [
+        ("boas_vindas", "UTILITY", "Olá {{1}}! Aqui é o atendimento do Provedor Demonstração. Como podemos ajudar?"),
+        ("fatura_disponivel", "UTILITY", "Olá {{1}}, sua fatura de {{2}} com vencimento em {{3}} está disponível."),
+        ("retomar_conversa", "UTILITY", "Olá {{1}}, temos uma resposta sobre o seu atendimento. Responda esta mensagem para continuar."),
+    ];
+    defs.iter()
+        .map(|(name, category, body)| {
+            (
+                TemplateConfig {
+                    name: (*name).into(),
+                    language: "pt_BR".into(),
+                    category: (*category).into(),
+                    status: "APPROVED".into(),
+                    body: (*body).into(),
+                },
+                SimTemplate {
+                    name: (*name).into(),
+                    language: "pt_BR".into(),
+                    category: (*category).into(),
+                    status: "APPROVED".into(),
+                    header: None,
+                    body: (*body).into(),
+                    footer: Some("Provedor Demonstração".into()),
+                    buttons: vec![],
+                },
+            )
+        })
+        .collect()
+}
+
+/// The configuration of a demo (also used by the end-to-end tests and benchmarks).
+pub struct DemoSetup {
+    pub config: Config,
+    pub api_token: String,
+    pub simulator: SimulatorConfig,
+}
+
+pub fn demo_setup(addr: std::net::SocketAddr, data_dir: PathBuf, database_url: Option<String>, api_token: Option<String>, throughput_mps: u32) -> DemoSetup {
+    let app_secret = random_token(32);
+    let access_token = random_token(40);
+    let api_token = api_token.unwrap_or_else(|| random_token(32));
+    let templates = demo_templates();
+    let config = Config {
+        listen: addr.to_string(),
+        data_dir,
+        database_url,
+        whatsapp: WhatsAppConfig {
+            app_secret: app_secret.clone(),
+            verify_token: random_token(16),
+            graph_base_url: format!("http://{addr}/graph"),
+            graph_version: "v23.0".into(),
+        },
+        sender: SenderSettings::default(),
+        workspaces: vec![WorkspaceConfig {
+            slug: "demo".into(),
+            name: "Provedor Demonstração".into(),
+            time_zone: "America/Sao_Paulo".into(),
+            api_tokens: vec![api_token.clone()],
+            numbers: vec![NumberConfig {
+                phone_number_id: DEMO_PHONE_NUMBER_ID.into(),
+                display_phone_number: DEMO_DISPLAY_NUMBER.into(),
+                waba_id: DEMO_WABA_ID.into(),
+                access_token: access_token.clone(),
+                throughput_mps,
+                templates: templates.iter().map(|(t, _)| t.clone()).collect(),
+            }],
+        }],
+    };
+    let simulator = SimulatorConfig {
+        app_secret,
+        access_token,
+        webhook_url: format!("http://{addr}/webhooks/whatsapp"),
+        numbers: vec![SimNumber {
+            phone_number_id: DEMO_PHONE_NUMBER_ID.into(),
+            display_phone_number: DEMO_DISPLAY_NUMBER.into(),
+            waba_id: DEMO_WABA_ID.into(),
+            throughput_mps,
+        }],
+        templates: templates.into_iter().map(|(_, s)| s).collect(),
+        behaviour: Behaviour::default(),
+        people: vec![],
+    };
+    DemoSetup {
+        config,
+        api_token,
+        simulator,
+    }
+}
+
+pub async fn run(args: DemoArgs) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("não foi possível escutar em {}: {e} (use --listen para outra porta)", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let setup = demo_setup(addr, args.data_dir.clone(), args.database_url.clone(), args.api_token.clone(), 80);
+    let store = app::open_store(setup.config.database_url.as_deref(), &setup.config.data_dir).await?;
+    let simulator = Simulator::new(setup.simulator);
+    simulator.spawn_workers();
+    let options = app::Options {
+        extra_routes: Some(simulator.router()),
+        ..Default::default()
+    };
+    let running = app::start(&setup.config, store.clone(), listener, options).await?;
+    let database = match &setup.config.database_url {
+        Some(url) if url.starts_with("postgres") => "PostgreSQL".to_string(),
+        Some(url) => url.clone(),
+        None => format!("SQLite em {}", setup.config.data_dir.join("balcao.db").display()),
+    };
+    println!();
+    println!("  Balcão — demonstração rodando");
+    println!();
+    println!("  Telefone simulado (converse como assinante):  http://{addr}/simulator");
+    println!("  API REST:                                      http://{addr}/api/v1/conversations");
+    println!("  Documentação da API:                           http://{addr}/api/docs");
+    println!("  Token da API (Authorization: Bearer …):        {}", setup.api_token);
+    println!("  Saúde e métricas:                              http://{addr}/healthz  http://{addr}/metrics");
+    println!("  Banco de dados:                                {database}");
+    println!();
+    println!("  Exemplo: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/conversations", setup.api_token);
+    println!("  Ctrl+C para sair.");
+    println!();
+    let stop = running.shutdown_signal();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
+    });
+    running.wait().await;
+    Ok(())
+}

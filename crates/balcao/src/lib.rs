@@ -1,0 +1,7 @@
+//! The `balcao` binary's library half: configuration, wiring, the demo and the benchmarks, shared
+//! by `main.rs` and the end-to-end tests so both run the same code.
+
+pub mod app;
+pub mod bench;
+pub mod config;
+pub mod demo;
