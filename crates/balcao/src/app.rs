@@ -21,22 +21,33 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Opens the database named by `database_url`, or SQLite in `data_dir`, and migrates it.
-pub async fn open_store(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>, String> {
+pub async fn open_store(
+    database_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Arc<dyn Store>, String> {
     let store: Arc<dyn Store> = match database_url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Arc::new(
-            balcao_store_postgres::PgStore::connect(url)
-                .await
-                .map_err(|e| format!("não foi possível conectar ao PostgreSQL: {e}"))?,
-        ),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(
+                balcao_store_postgres::PgStore::connect(url)
+                    .await
+                    .map_err(|e| format!("não foi possível conectar ao PostgreSQL: {e}"))?,
+            )
+        }
         Some(url) if url.starts_with("sqlite:") => {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             Arc::new(
                 balcao_store_sqlite::SqliteStore::open(Path::new(path))
                     .await
                     .map_err(|e| format!("não foi possível abrir o SQLite {path}: {e}"))?,
             )
         }
-        Some(other) => return Err(format!("database_url não reconhecida (use postgres:// ou sqlite:): {other}")),
+        Some(other) => {
+            return Err(format!(
+                "database_url não reconhecida (use postgres:// ou sqlite:): {other}"
+            ));
+        }
         None => {
             std::fs::create_dir_all(data_dir)
                 .map_err(|e| format!("não foi possível criar {}: {e}", data_dir.display()))?;
@@ -44,11 +55,16 @@ pub async fn open_store(database_url: Option<&str>, data_dir: &Path) -> Result<A
             Arc::new(
                 balcao_store_sqlite::SqliteStore::open(&path)
                     .await
-                    .map_err(|e| format!("não foi possível abrir o SQLite {}: {e}", path.display()))?,
+                    .map_err(|e| {
+                        format!("não foi possível abrir o SQLite {}: {e}", path.display())
+                    })?,
             )
         }
     };
-    store.migrate().await.map_err(|e| format!("falha na migração do banco: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("falha na migração do banco: {e}"))?;
     Ok(store)
 }
 
@@ -56,7 +72,11 @@ pub async fn open_store(database_url: Option<&str>, data_dir: &Path) -> Result<A
 /// exist yet. Idempotent: running it on every start is safe.
 pub async fn provision(store: &dyn Store, config: &Config) -> Result<(), String> {
     for ws_config in &config.workspaces {
-        let ws = match store.workspace_by_slug(&ws_config.slug).await.map_err(|e| e.to_string())? {
+        let ws = match store
+            .workspace_by_slug(&ws_config.slug)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Some(ws) => ws,
             None => store
                 .create_workspace(NewWorkspace {
@@ -69,9 +89,18 @@ pub async fn provision(store: &dyn Store, config: &Config) -> Result<(), String>
         };
         for token in &ws_config.api_tokens {
             let hash = balcao_web::auth::token_sha256(token);
-            match store.workspace_for_token(&hash).await.map_err(|e| e.to_string())? {
+            match store
+                .workspace_for_token(&hash)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 Some(owner) if owner == ws.id => {}
-                Some(_) => return Err(format!("um token de API do workspace {} já pertence a outro workspace", ws.slug)),
+                Some(_) => {
+                    return Err(format!(
+                        "um token de API do workspace {} já pertence a outro workspace",
+                        ws.slug
+                    ));
+                }
                 None => store
                     .create_api_token(ws.id, "config", &hash)
                     .await
@@ -80,7 +109,10 @@ pub async fn provision(store: &dyn Store, config: &Config) -> Result<(), String>
         }
         let existing = store.numbers(ws.id).await.map_err(|e| e.to_string())?;
         for n in &ws_config.numbers {
-            let number = match existing.iter().find(|e| e.phone_number_id == n.phone_number_id) {
+            let number = match existing
+                .iter()
+                .find(|e| e.phone_number_id == n.phone_number_id)
+            {
                 Some(number) => number.clone(),
                 None => match store
                     .create_number(
@@ -146,7 +178,8 @@ pub fn count_placeholders(body: &str) -> u32 {
 
 /// The process-wide Prometheus recorder (installed once; tests start several apps).
 pub fn metrics_renderer() -> balcao_web::MetricsRenderer {
-    static HANDLE: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = OnceLock::new();
+    static HANDLE: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        OnceLock::new();
     let handle = HANDLE.get_or_init(|| {
         let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
@@ -237,7 +270,12 @@ pub async fn start(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let bus = EventBus::default();
     let clock = options.clock.clone();
-    let ingestor = Ingestor::spawn(store.clone(), clock.clone(), bus.clone(), options.ingest.clone());
+    let ingestor = Ingestor::spawn(
+        store.clone(),
+        clock.clone(),
+        bus.clone(),
+        options.ingest.clone(),
+    );
     let outbox = Outbox::new(store.clone(), clock.clone(), bus.clone());
     let graph = GraphClient::new(
         http_client(),
@@ -316,7 +354,10 @@ mod tests {
 
     #[test]
     fn counts_distinct_placeholders() {
-        assert_eq!(count_placeholders("Olá {{1}}, sua fatura de {{2}} vence {{3}}. {{1}}"), 3);
+        assert_eq!(
+            count_placeholders("Olá {{1}}, sua fatura de {{2}} vence {{3}}. {{1}}"),
+            3
+        );
         assert_eq!(count_placeholders("sem variáveis"), 0);
         assert_eq!(count_placeholders("quebrado {{1"), 0);
     }

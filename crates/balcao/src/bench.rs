@@ -99,7 +99,11 @@ pub fn free_addr() -> std::net::SocketAddr {
 /// Writes the configuration as TOML (the same file an operator writes).
 pub fn config_toml(c: &Config) -> String {
     let mut s = String::new();
-    s.push_str(&format!("listen = {:?}\ndata_dir = {:?}\n", c.listen, c.data_dir.display().to_string()));
+    s.push_str(&format!(
+        "listen = {:?}\ndata_dir = {:?}\n",
+        c.listen,
+        c.data_dir.display().to_string()
+    ));
     if let Some(url) = &c.database_url {
         s.push_str(&format!("database_url = {url:?}\n"));
     }
@@ -148,7 +152,11 @@ impl Server {
             .spawn()
             .map_err(|e| format!("não foi possível iniciar o servidor: {e}"))?;
         let addr: std::net::SocketAddr = config.listen.parse().map_err(|e| format!("{e}"))?;
-        let server = Server { child, addr, _dir: dir };
+        let server = Server {
+            child,
+            addr,
+            _dir: dir,
+        };
         wait_healthy(addr).await?;
         Ok(server)
     }
@@ -161,7 +169,10 @@ impl Server {
         #[cfg(unix)]
         if let Some(pid) = self.child.id() {
             // SIGTERM is not handled specially; SIGINT triggers the graceful path.
-            let _ = std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-INT")
+                .arg(pid.to_string())
+                .status();
         }
         let _ = tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await;
         let _ = self.child.kill().await;
@@ -193,7 +204,9 @@ fn database_url(database: &str, dir: &Path) -> Result<Option<String>, String> {
     match database {
         "sqlite" => Ok(None),
         url if url.starts_with("postgres") => Ok(Some(fresh_pg_schema_url(url, dir))),
-        other => Err(format!("--database deve ser sqlite ou uma URL postgres://, não {other}")),
+        other => Err(format!(
+            "--database deve ser sqlite ou uma URL postgres://, não {other}"
+        )),
     }
 }
 
@@ -202,13 +215,22 @@ fn database_url(database: &str, dir: &Path) -> Result<Option<String>, String> {
 fn fresh_pg_schema_url(url: &str, dir: &Path) -> String {
     let schema = format!(
         "bench_{}",
-        dir.file_name().and_then(|n| n.to_str()).unwrap_or("x").replace('-', "_")
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("x")
+            .replace('-', "_")
     );
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}options=-csearch_path%3D{schema}&balcao_create_schema={schema}")
 }
 
-fn bench_config(addr: std::net::SocketAddr, dir: &Path, database_url: Option<String>, graph_base: String, throughput: u32) -> (Config, String, String) {
+fn bench_config(
+    addr: std::net::SocketAddr,
+    dir: &Path,
+    database_url: Option<String>,
+    graph_base: String,
+    throughput: u32,
+) -> (Config, String, String) {
     let setup = demo::demo_setup(addr, dir.join("data"), database_url, None, throughput);
     let mut config = setup.config;
     config.whatsapp.graph_base_url = graph_base;
@@ -251,7 +273,14 @@ struct Throughput {
     errors: u64,
 }
 
-async fn throughput_run(addr: std::net::SocketAddr, secret: &str, batch: usize, seconds: u64, concurrency: usize, seq: Arc<AtomicU64>) -> Throughput {
+async fn throughput_run(
+    addr: std::net::SocketAddr,
+    secret: &str,
+    batch: usize,
+    seconds: u64,
+    concurrency: usize,
+    seq: Arc<AtomicU64>,
+) -> Throughput {
     let client = crate::app::http_client();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let ok = Arc::new(AtomicU64::new(0));
@@ -259,7 +288,13 @@ async fn throughput_run(addr: std::net::SocketAddr, secret: &str, batch: usize, 
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, seq, ok, errors, secret) = (client.clone(), seq.clone(), ok.clone(), errors.clone(), secret.to_string());
+        let (client, seq, ok, errors, secret) = (
+            client.clone(),
+            seq.clone(),
+            ok.clone(),
+            errors.clone(),
+            secret.to_string(),
+        );
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let body = webhook_body(&seq, batch);
@@ -296,7 +331,13 @@ async fn throughput_run(addr: std::net::SocketAddr, secret: &str, batch: usize, 
 
 /// Open-loop load at `rate` requests/s of one message each; latency counted from the scheduled
 /// start, so a stalled server is not hidden by a waiting client (no coordinated omission).
-async fn latency_run(addr: std::net::SocketAddr, secret: &str, rate: u64, seconds: u64, seq: Arc<AtomicU64>) -> (Vec<f64>, u64) {
+async fn latency_run(
+    addr: std::net::SocketAddr,
+    secret: &str,
+    rate: u64,
+    seconds: u64,
+    seq: Arc<AtomicU64>,
+) -> (Vec<f64>, u64) {
     let client = crate::app::http_client();
     let total = rate * seconds;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -307,7 +348,13 @@ async fn latency_run(addr: std::net::SocketAddr, secret: &str, rate: u64, second
     for i in 0..total {
         let scheduled = started + interval * i as u32;
         tokio::time::sleep_until(scheduled.into()).await;
-        let (client, seq, latencies, errors, secret) = (client.clone(), seq.clone(), latencies.clone(), errors.clone(), secret.to_string());
+        let (client, seq, latencies, errors, secret) = (
+            client.clone(),
+            seq.clone(),
+            latencies.clone(),
+            errors.clone(),
+            secret.to_string(),
+        );
         tasks.push(tokio::spawn(async move {
             let body = webhook_body(&seq, 1);
             let sig = balcao_whatsapp::signature::sign(secret.as_bytes(), &body);
@@ -320,7 +367,10 @@ async fn latency_run(addr: std::net::SocketAddr, secret: &str, rate: u64, second
                 .await;
             match res {
                 Ok(r) if r.status().is_success() => {
-                    latencies.lock().expect("latencies").push(scheduled.elapsed().as_secs_f64() * 1000.0);
+                    latencies
+                        .lock()
+                        .expect("latencies")
+                        .push(scheduled.elapsed().as_secs_f64() * 1000.0);
                 }
                 _ => {
                     errors.fetch_add(1, Ordering::Relaxed);
@@ -340,10 +390,25 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
     let dir = TempDir::new("balcao-bench-webhooks");
     let db_url = database_url(&args.database, &dir.0)?;
     let addr = free_addr();
-    let (config, _api_token, secret) = bench_config(addr, &dir.0, db_url.clone(), "http://127.0.0.1:9/graph".into(), 80);
+    let (config, _api_token, secret) = bench_config(
+        addr,
+        &dir.0,
+        db_url.clone(),
+        "http://127.0.0.1:9/graph".into(),
+        80,
+    );
     let data_dir = config.data_dir.clone();
-    let backend = if db_url.is_some() { "postgres" } else { "sqlite" };
-    println!("bench webhooks — banco: {backend}, {} núcleos", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let backend = if db_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    println!(
+        "bench webhooks — banco: {backend}, {} núcleos",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     let server = Server::start(&config, dir).await?;
     let pid = server.pid();
     let seq = Arc::new(AtomicU64::new(0));
@@ -353,7 +418,15 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
 
     let mut results = Vec::new();
     for batch in [1usize, 50] {
-        let t = throughput_run(addr, &secret, batch, args.seconds, args.concurrency, seq.clone()).await;
+        let t = throughput_run(
+            addr,
+            &secret,
+            batch,
+            args.seconds,
+            args.concurrency,
+            seq.clone(),
+        )
+        .await;
         println!(
             "  vazão, lotes de {batch:>2}: {:>8.0} msg/s aceitas ({} requisições, {} erros)",
             t.messages_per_sec, t.requests, t.errors
@@ -371,7 +444,10 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
         lat_errors
     );
     let rss = peak_rss_mb(pid);
-    println!("  RSS máximo do servidor: {:.1} MB", rss.unwrap_or(f64::NAN));
+    println!(
+        "  RSS máximo do servidor: {:.1} MB",
+        rss.unwrap_or(f64::NAN)
+    );
 
     // Nothing lost: every message acknowledged with 200 is in the database.
     let client = crate::app::http_client();
@@ -383,17 +459,26 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or("workspace demo ausente")?;
-    let stored = store.inbound_count(ws.id).await.map_err(|e| e.to_string())?;
-    println!("  mensagens gravadas no banco: {stored} (todas as aceitas com 200 desde o início, aquecimento incluído)");
+    let stored = store
+        .inbound_count(ws.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "  mensagens gravadas no banco: {stored} (todas as aceitas com 200 desde o início, aquecimento incluído)"
+    );
 
     if db_url.is_none() {
         let raw_dir = TempDir::new("balcao-bench-raw");
-        let raw = balcao_store_sqlite::raw_insert_benchmark(&raw_dir.0.join("raw.db"), args.raw_rows)
-            .await
-            .map_err(|e| e.to_string())?;
+        let raw =
+            balcao_store_sqlite::raw_insert_benchmark(&raw_dir.0.join("raw.db"), args.raw_rows)
+                .await
+                .map_err(|e| e.to_string())?;
         println!("  teto: INSERT simples no SQLite (1 por transação): {raw:.0} linhas/s");
         for (batch, rate, _) in &results {
-            println!("  razão ingestão/teto, lotes de {batch:>2}: {:.2}", rate / raw);
+            println!(
+                "  razão ingestão/teto, lotes de {batch:>2}: {:.2}",
+                rate / raw
+            );
         }
     }
     Ok(())
@@ -407,9 +492,17 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
     let app_addr = free_addr();
 
     // The simulator runs in this process on its own port; the server under test is a child.
-    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
     let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
-    let (config, _api_token, _secret) = bench_config(app_addr, &dir.0, db_url.clone(), format!("http://{sim_addr}/graph"), args.rate);
+    let (config, _api_token, _secret) = bench_config(
+        app_addr,
+        &dir.0,
+        db_url.clone(),
+        format!("http://{sim_addr}/graph"),
+        args.rate,
+    );
     let setup = demo::demo_setup(app_addr, dir.0.clone(), None, None, args.rate);
     let sim_config = SimulatorConfig {
         app_secret: config.whatsapp.app_secret.clone(),
@@ -428,12 +521,21 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
     // the measured pace is the sender's, not the enqueue rate.
     let store = crate::app::open_store(db_url.as_deref(), &config.data_dir).await?;
     crate::app::provision(store.as_ref(), &config).await?;
-    let ws = store.workspace_by_slug("demo").await.map_err(|e| e.to_string())?.ok_or("workspace")?;
-    let number = store.numbers(ws.id).await.map_err(|e| e.to_string())?.remove(0);
+    let ws = store
+        .workspace_by_slug("demo")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("workspace")?;
+    let number = store
+        .numbers(ws.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .remove(0);
     let recipients = (total / 10).max(1);
     let fill_started = Instant::now();
     for i in 0..total {
-        let to = WaId::parse(&format!("55219{:08}", 70_000_000 + (i % recipients))).map_err(|e| e.to_string())?;
+        let to = WaId::parse(&format!("55219{:08}", 70_000_000 + (i % recipients)))
+            .map_err(|e| e.to_string())?;
         let content = OutboundContent::Template(TemplateMessage {
             name: "fatura_disponivel".into(),
             language: "pt_BR".into(),
@@ -450,7 +552,13 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
         store
             .enqueue_outbound(
                 ws.id,
-                NewOutbound { number_id: number.id, to, content, idempotency_key: Some(format!("bench-{i}")), author: "bench".into() },
+                NewOutbound {
+                    number_id: number.id,
+                    to,
+                    content,
+                    idempotency_key: Some(format!("bench-{i}")),
+                    author: "bench".into(),
+                },
                 balcao_domain::now_millis(),
             )
             .await
@@ -459,7 +567,11 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
     drop(store);
     println!(
         "bench sender — banco: {}, limite configurado {} msg/s, {} mensagens para {} destinatários (fila preenchida em {:.1} s)",
-        if db_url.is_some() { "postgres" } else { "sqlite" },
+        if db_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         args.rate,
         total,
         recipients,
@@ -491,6 +603,9 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
     println!("  ritmo alcançado: {achieved:.1} msg/s ({deviation:+.2}% do limite)");
     println!("  erros 130429 (vazão): {}", stats.rejected(130429));
     println!("  erros 131056 (par):  {}", stats.rejected(131056));
-    println!("  RSS máximo do servidor: {:.1} MB", rss.unwrap_or(f64::NAN));
+    println!(
+        "  RSS máximo do servidor: {:.1} MB",
+        rss.unwrap_or(f64::NAN)
+    );
     Ok(())
 }

@@ -128,8 +128,8 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("não foi possível ler {}: {e}", path.display()))?;
-        let config: Config =
-            toml::from_str(&text).map_err(|e| format!("configuração inválida em {}: {e}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| format!("configuração inválida em {}: {e}", path.display()))?;
         config.validate()?;
         Ok(config)
     }
@@ -142,11 +142,18 @@ impl Config {
             return Err("whatsapp.verify_token não pode ser vazio".into());
         }
         for ws in &self.workspaces {
-            jiff::tz::TimeZone::get(&ws.time_zone)
-                .map_err(|_| format!("fuso horário desconhecido no workspace {}: {}", ws.slug, ws.time_zone))?;
+            jiff::tz::TimeZone::get(&ws.time_zone).map_err(|_| {
+                format!(
+                    "fuso horário desconhecido no workspace {}: {}",
+                    ws.slug, ws.time_zone
+                )
+            })?;
             for n in &ws.numbers {
                 if n.throughput_mps == 0 {
-                    return Err(format!("throughput_mps do número {} deve ser maior que zero", n.phone_number_id));
+                    return Err(format!(
+                        "throughput_mps do número {} deve ser maior que zero",
+                        n.phone_number_id
+                    ));
                 }
             }
         }
@@ -185,7 +192,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_zones_are_refused() {
-        assert!(toml::from_str::<Config>("listn = 'x'\n[whatsapp]\napp_secret='s'\nverify_token='v'").is_err());
+        assert!(
+            toml::from_str::<Config>("listn = 'x'\n[whatsapp]\napp_secret='s'\nverify_token='v'")
+                .is_err()
+        );
         let c: Config = toml::from_str(
             "[whatsapp]\napp_secret='s'\nverify_token='v'\n[[workspaces]]\nslug='p'\nname='P'\ntime_zone='Mars/Olympus'",
         )

@@ -3,7 +3,9 @@
 //! `/graph` fake Graph API), and the app talks to it over real HTTP like it talks to Meta.
 
 use crate::app;
-use crate::config::{Config, NumberConfig, SenderSettings, TemplateConfig, WhatsAppConfig, WorkspaceConfig};
+use crate::config::{
+    Config, NumberConfig, SenderSettings, TemplateConfig, WhatsAppConfig, WorkspaceConfig,
+};
 use balcao_simulator::{Behaviour, SimNumber, SimTemplate, Simulator, SimulatorConfig};
 use rand::Rng;
 use std::path::PathBuf;
@@ -39,9 +41,21 @@ fn random_token(len: usize) -> String {
 /// The demo's templates, known both to the app (as approved) and to the simulator's registry.
 pub fn demo_templates() -> Vec<(TemplateConfig, SimTemplate)> {
     let defs = [
-        ("boas_vindas", "UTILITY", "Olá {{1}}! Aqui é o atendimento do Provedor Demonstração. Como podemos ajudar?"),
-        ("fatura_disponivel", "UTILITY", "Olá {{1}}, sua fatura de {{2}} com vencimento em {{3}} está disponível."),
-        ("retomar_conversa", "UTILITY", "Olá {{1}}, temos uma resposta sobre o seu atendimento. Responda esta mensagem para continuar."),
+        (
+            "boas_vindas",
+            "UTILITY",
+            "Olá {{1}}! Aqui é o atendimento do Provedor Demonstração. Como podemos ajudar?",
+        ),
+        (
+            "fatura_disponivel",
+            "UTILITY",
+            "Olá {{1}}, sua fatura de {{2}} com vencimento em {{3}} está disponível.",
+        ),
+        (
+            "retomar_conversa",
+            "UTILITY",
+            "Olá {{1}}, temos uma resposta sobre o seu atendimento. Responda esta mensagem para continuar.",
+        ),
     ];
     defs.iter()
         .map(|(name, category, body)| {
@@ -75,7 +89,13 @@ pub struct DemoSetup {
     pub simulator: SimulatorConfig,
 }
 
-pub fn demo_setup(addr: std::net::SocketAddr, data_dir: PathBuf, database_url: Option<String>, api_token: Option<String>, throughput_mps: u32) -> DemoSetup {
+pub fn demo_setup(
+    addr: std::net::SocketAddr,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    api_token: Option<String>,
+    throughput_mps: u32,
+) -> DemoSetup {
     let app_secret = random_token(32);
     let access_token = random_token(40);
     let api_token = api_token.unwrap_or_else(|| random_token(32));
@@ -130,10 +150,22 @@ pub fn demo_setup(addr: std::net::SocketAddr, data_dir: PathBuf, database_url: O
 pub async fn run(args: DemoArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
-        .map_err(|e| format!("não foi possível escutar em {}: {e} (use --listen para outra porta)", args.listen))?;
+        .map_err(|e| {
+            format!(
+                "não foi possível escutar em {}: {e} (use --listen para outra porta)",
+                args.listen
+            )
+        })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let setup = demo_setup(addr, args.data_dir.clone(), args.database_url.clone(), args.api_token.clone(), 80);
-    let store = app::open_store(setup.config.database_url.as_deref(), &setup.config.data_dir).await?;
+    let setup = demo_setup(
+        addr,
+        args.data_dir.clone(),
+        args.database_url.clone(),
+        args.api_token.clone(),
+        80,
+    );
+    let store =
+        app::open_store(setup.config.database_url.as_deref(), &setup.config.data_dir).await?;
     let simulator = Simulator::new(setup.simulator);
     simulator.spawn_workers();
     let options = app::Options {
@@ -144,7 +176,10 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     let database = match &setup.config.database_url {
         Some(url) if url.starts_with("postgres") => "PostgreSQL".to_string(),
         Some(url) => url.clone(),
-        None => format!("SQLite em {}", setup.config.data_dir.join("balcao.db").display()),
+        None => format!(
+            "SQLite em {}",
+            setup.config.data_dir.join("balcao.db").display()
+        ),
     };
     println!();
     println!("  Balcão — demonstração rodando");
@@ -152,11 +187,19 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     println!("  Telefone simulado (converse como assinante):  http://{addr}/simulator");
     println!("  API REST:                                      http://{addr}/api/v1/conversations");
     println!("  Documentação da API:                           http://{addr}/api/docs");
-    println!("  Token da API (Authorization: Bearer …):        {}", setup.api_token);
-    println!("  Saúde e métricas:                              http://{addr}/healthz  http://{addr}/metrics");
+    println!(
+        "  Token da API (Authorization: Bearer …):        {}",
+        setup.api_token
+    );
+    println!(
+        "  Saúde e métricas:                              http://{addr}/healthz  http://{addr}/metrics"
+    );
     println!("  Banco de dados:                                {database}");
     println!();
-    println!("  Exemplo: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/conversations", setup.api_token);
+    println!(
+        "  Exemplo: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/conversations",
+        setup.api_token
+    );
     println!("  Ctrl+C para sair.");
     println!();
     let stop = running.shutdown_signal();

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "balcao", version, about = "Balcão: atendimento e cobrança pelo WhatsApp para provedores de internet")]
+#[command(
+    name = "balcao",
+    version,
+    about = "Balcão: atendimento e cobrança pelo WhatsApp para provedores de internet"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,7 +49,10 @@ enum Command {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 fn main() -> std::process::ExitCode {
@@ -59,15 +66,25 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve { config } => serve(config).await,
             Command::Demo(args) => demo::run(args).await,
-            Command::Migrate { database_url, data_dir } => {
-                app::open_store(database_url.as_deref(), &data_dir).await.map(|store| {
+            Command::Migrate {
+                database_url,
+                data_dir,
+            } => app::open_store(database_url.as_deref(), &data_dir)
+                .await
+                .map(|store| {
                     println!("migrações aplicadas ({})", store.backend());
-                })
-            }
-            Command::DeadLetters { database_url, data_dir, limit } => {
+                }),
+            Command::DeadLetters {
+                database_url,
+                data_dir,
+                limit,
+            } => {
                 let store = app::open_store(database_url.as_deref(), &data_dir).await?;
                 let letters = store.dead_letters(limit).await.map_err(|e| e.to_string())?;
-                println!("{}", serde_json::to_string_pretty(&letters).map_err(|e| e.to_string())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&letters).map_err(|e| e.to_string())?
+                );
                 Ok(())
             }
             Command::Bench(cmd) => bench::run(cmd).await,

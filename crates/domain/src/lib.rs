@@ -1,6 +1,7 @@
 //! Pure types and rules of Balcão. Nothing in this crate does IO: every rule takes plain values
 //! (including "now") and returns plain values, so it is tested without a database or a network.
 
+pub mod br;
 pub mod ids;
 pub mod outbound;
 pub mod pacing;

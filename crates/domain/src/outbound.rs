@@ -239,7 +239,9 @@ pub fn describe_error(code: i64) -> &'static str {
         4 | 80007 => "limite de chamadas da API atingido",
         131057 => "conta em manutenção (aumento de capacidade)",
         1 | 2 | 131000 | 131016 => "serviço do WhatsApp indisponível ou sobrecarregado",
-        368 | 131031 | 131042 | 130472 => "conta bloqueada, com restrição de política ou de pagamento",
+        368 | 131031 | 131042 | 130472 => {
+            "conta bloqueada, com restrição de política ou de pagamento"
+        }
         _ => "erro desconhecido da API do WhatsApp",
     }
 }

@@ -17,7 +17,10 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A full bucket at `now`.
     pub fn new(per_second: f64, capacity: f64, now: Millis) -> Self {
-        assert!(per_second > 0.0 && capacity >= 1.0, "bucket needs a positive rate and capacity");
+        assert!(
+            per_second > 0.0 && capacity >= 1.0,
+            "bucket needs a positive rate and capacity"
+        );
         TokenBucket {
             capacity,
             per_milli: per_second / 1000.0,
@@ -105,7 +108,8 @@ impl PairLimiter {
     /// Drops buckets that have refilled completely: they hold no information.
     pub fn forget_idle(&mut self, now: Millis) {
         let burst = self.burst;
-        self.buckets.retain(|_, b| (b.available(now) as f64) < burst);
+        self.buckets
+            .retain(|_, b| (b.available(now) as f64) < burst);
     }
 
     pub fn tracked(&self) -> usize {
@@ -137,7 +141,10 @@ mod tests {
         }
         let next = p.try_take("5511987650001", 0).unwrap_err();
         assert_eq!(next, 6000);
-        assert!(p.try_take("5511987650002", 0).is_ok(), "other recipients unaffected");
+        assert!(
+            p.try_take("5511987650002", 0).is_ok(),
+            "other recipients unaffected"
+        );
         assert!(p.try_take("5511987650001", 6000).is_ok());
     }
 

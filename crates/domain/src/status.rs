@@ -98,7 +98,9 @@ mod tests {
     }
 
     fn any_status() -> impl Strategy<Value = DeliveryStatus> {
-        prop::sample::select(vec![Queued, Sending, Accepted, Sent, Delivered, Read, Failed])
+        prop::sample::select(vec![
+            Queued, Sending, Accepted, Sent, Delivered, Read, Failed,
+        ])
     }
 
     proptest! {

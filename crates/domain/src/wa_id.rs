@@ -123,9 +123,15 @@ mod tests {
 
     #[test]
     fn parses_typed_numbers() {
-        assert_eq!(WaId::parse("+55 (11) 98765-0001").unwrap().as_str(), "5511987650001");
+        assert_eq!(
+            WaId::parse("+55 (11) 98765-0001").unwrap().as_str(),
+            "5511987650001"
+        );
         assert_eq!(WaId::parse("").unwrap_err(), WaIdError::Empty);
-        assert_eq!(WaId::parse("55a1").unwrap_err(), WaIdError::InvalidChar('a'));
+        assert_eq!(
+            WaId::parse("55a1").unwrap_err(),
+            WaIdError::InvalidChar('a')
+        );
         assert_eq!(WaId::parse("1234567").unwrap_err(), WaIdError::Length(7));
     }
 

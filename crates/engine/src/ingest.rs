@@ -8,8 +8,8 @@
 //! If a grouped transaction fails, each delivery is retried alone so one bad delivery cannot make
 //! the others fail.
 
-use crate::bus::{BusEvent, EventBus};
 use crate::SharedClock;
+use crate::bus::{BusEvent, EventBus};
 use balcao_domain::webhook::WebhookBatch;
 use balcao_store::{IngestReport, Store, StoreError};
 use std::sync::Arc;
@@ -53,7 +53,12 @@ pub struct Ingestor {
 }
 
 impl Ingestor {
-    pub fn spawn(store: Arc<dyn Store>, clock: SharedClock, bus: EventBus, config: IngestConfig) -> Self {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        bus: EventBus,
+        config: IngestConfig,
+    ) -> Self {
         let (tx, rx) = mpsc::channel::<(WebhookBatch, Reply)>(config.queue_capacity);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         for _ in 0..config.workers.max(1) {
@@ -144,22 +149,29 @@ impl Worker {
             }
             Err(err) => {
                 for reply in replies {
-                    let _ = reply.send(Err(IngestError::Store(StoreError::Database(err.to_string()))));
+                    let _ = reply.send(Err(IngestError::Store(StoreError::Database(
+                        err.to_string(),
+                    ))));
                 }
             }
         }
     }
 
     fn publish(&self, report: &IngestReport) {
-        metrics::counter!("balcao_webhook_messages_total", "result" => "new").increment(report.messages_new.into());
+        metrics::counter!("balcao_webhook_messages_total", "result" => "new")
+            .increment(report.messages_new.into());
         metrics::counter!("balcao_webhook_messages_total", "result" => "duplicate")
             .increment(report.messages_duplicate.into());
-        metrics::counter!("balcao_webhook_statuses_total", "result" => "new").increment(report.statuses_new.into());
+        metrics::counter!("balcao_webhook_statuses_total", "result" => "new")
+            .increment(report.statuses_new.into());
         metrics::counter!("balcao_webhook_statuses_total", "result" => "duplicate")
             .increment(report.statuses_duplicate.into());
         if report.unrouted > 0 {
             metrics::counter!("balcao_webhook_unrouted_total").increment(report.unrouted.into());
-            tracing::warn!(items = report.unrouted, "webhook items for an unknown phone_number_id or non-message change kept in unrouted");
+            tracing::warn!(
+                items = report.unrouted,
+                "webhook items for an unknown phone_number_id or non-message change kept in unrouted"
+            );
         }
         if !report.new_messages.is_empty() {
             self.bus.publish(BusEvent::InboundStored {

@@ -3,8 +3,8 @@
 //! arrives: content limits, the 24-hour window for free-form messages (outside it a message must
 //! be an approved template, or fall back to one), and that a template is approved.
 
-use crate::bus::{BusEvent, EventBus};
 use crate::SharedClock;
+use crate::bus::{BusEvent, EventBus};
 use balcao_domain::outbound::{OutboundContent, TemplateMessage};
 use balcao_domain::window::Window;
 use balcao_domain::{Millis, NumberId, WorkspaceId};
@@ -104,7 +104,9 @@ impl Outbox {
         }
         let mut content = request.content;
         if !content.is_template() {
-            let window = self.window(workspace, request.number_id, &request.to).await?;
+            let window = self
+                .window(workspace, request.number_id, &request.to)
+                .await?;
             if let Window::Closed { last_inbound_at } = window {
                 match request.fallback_template {
                     Some(template) => content = OutboundContent::Template(template),

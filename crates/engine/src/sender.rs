@@ -16,7 +16,7 @@ use crate::outbox::Outbox;
 use balcao_domain::outbound::{ErrorAction, SendError};
 use balcao_domain::pacing::{PairLimiter, TokenBucket};
 use balcao_domain::window::Window;
-use balcao_domain::{Millis, MessageId, WorkspaceId};
+use balcao_domain::{MessageId, Millis, WorkspaceId};
 use balcao_store::{OutboundJob, SendOutcome, Store, WhatsAppNumber};
 use balcao_whatsapp::client::{GraphCallError, GraphClient};
 use std::sync::Arc;
@@ -116,7 +116,10 @@ pub fn outcome_for_error(
             error: send_error,
         },
         ErrorAction::FailAndAlertOperator => {
-            tracing::error!(code = send_error.code, "WhatsApp rejected the credentials or permissions of a number: check its access token");
+            tracing::error!(
+                code = send_error.code,
+                "WhatsApp rejected the credentials or permissions of a number: check its access token"
+            );
             metrics::counter!("balcao_sender_operator_alerts_total").increment(1);
             SendOutcome::Failed {
                 message_id: job.message_id,
@@ -187,7 +190,9 @@ impl NumberSender {
                 drop(in_flight.clone().acquire_owned().await);
                 continue;
             }
-            let limit = (tokens as usize).min(permits).min(this.config.claim_batch as usize) as u32;
+            let limit = (tokens as usize)
+                .min(permits)
+                .min(this.config.claim_batch as usize) as u32;
             let now = this.clock.now();
             let jobs = match this
                 .store
@@ -364,7 +369,6 @@ pub async fn mark_read(
         .await
         .map_err(|e| e.to_string())
 }
-
 
 #[cfg(test)]
 mod tests {

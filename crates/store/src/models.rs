@@ -294,4 +294,3 @@ pub struct Event {
     pub data: Value,
     pub created_at: Millis,
 }
-

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use balcao_domain::outbound::{OutboundContent, TemplateMessage};
 use balcao_domain::window::Window;
-use balcao_domain::{ConversationId, Millis, MessageId, NumberId, WaId};
+use balcao_domain::{ConversationId, MessageId, Millis, NumberId, WaId};
 use balcao_engine::outbox::SendRequest;
 use balcao_store::{Conversation, ConversationFilter, ConversationStatus, Event, Message};
 use serde::{Deserialize, Serialize};
@@ -163,11 +163,12 @@ pub struct MessageDto {
 
 impl From<Message> for MessageDto {
     fn from(m: Message) -> Self {
-        let pricing = (m.pricing_category.is_some() || m.pricing_type.is_some()).then(|| PricingDto {
-            category: m.pricing_category.clone(),
-            pricing_type: m.pricing_type.clone(),
-            billable: m.billable,
-        });
+        let pricing =
+            (m.pricing_category.is_some() || m.pricing_type.is_some()).then(|| PricingDto {
+                category: m.pricing_category.clone(),
+                pricing_type: m.pricing_type.clone(),
+                billable: m.billable,
+            });
         MessageDto {
             id: m.id.0,
             conversation_id: m.conversation_id.0,
@@ -305,9 +306,10 @@ async fn list_conversations(
         None => None,
     };
     let status = match q.status.as_deref() {
-        Some(raw) => Some(ConversationStatus::parse(raw).ok_or_else(|| {
-            ApiError::bad_request("status deve ser \"open\" ou \"closed\"")
-        })?),
+        Some(raw) => Some(
+            ConversationStatus::parse(raw)
+                .ok_or_else(|| ApiError::bad_request("status deve ser \"open\" ou \"closed\""))?,
+        ),
         None => None,
     };
     let filter = ConversationFilter {
@@ -416,7 +418,10 @@ async fn send_in_conversation(
             },
         )
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(MessageDto::from(enqueued.message))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(MessageDto::from(enqueued.message)),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/messages", request_body = SendToBody,
@@ -426,13 +431,20 @@ async fn send_message(
     ApiAuth(ws): ApiAuth,
     Json(body): Json<SendToBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let to = WaId::parse(&body.to).map_err(|e| ApiError::bad_request(format!("\"to\" inválido: {e}")))?;
+    let to = WaId::parse(&body.to)
+        .map_err(|e| ApiError::bad_request(format!("\"to\" inválido: {e}")))?;
     let numbers = state.store.numbers(ws).await?;
     let number = match body.number_id {
         Some(id) => numbers.iter().find(|n| n.id == NumberId(id)),
         None => numbers.first(),
     }
-    .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_number", "número de WhatsApp não encontrado neste workspace"))?;
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_number",
+            "número de WhatsApp não encontrado neste workspace",
+        )
+    })?;
     let enqueued = state
         .outbox
         .enqueue(
@@ -447,7 +459,10 @@ async fn send_message(
             },
         )
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(MessageDto::from(enqueued.message))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(MessageDto::from(enqueued.message)),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = i64, Path)),
@@ -478,12 +493,17 @@ async fn mark_read(
         .await?
         .ok_or_else(|| ApiError::not_found("mensagem"))?;
     if m.direction != balcao_store::Direction::In {
-        return Err(ApiError::bad_request("só mensagens recebidas podem ser marcadas como lidas"));
+        return Err(ApiError::bad_request(
+            "só mensagens recebidas podem ser marcadas como lidas",
+        ));
     }
-    let token = state
-        .access_tokens
-        .get(&m.number_id)
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "no_credentials", "número sem token de acesso configurado"))?;
+    let token = state.access_tokens.get(&m.number_id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "no_credentials",
+            "número sem token de acesso configurado",
+        )
+    })?;
     balcao_engine::sender::mark_read(state.store.as_ref(), &state.graph, token, ws, m.id)
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "whatsapp_error", e))?;

@@ -23,7 +23,10 @@ pub struct ApiAuth(pub WorkspaceId);
 impl FromRequestParts<AppState> for ApiAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -44,7 +47,12 @@ impl FromRequestParts<AppState> for ApiAuth {
             .workspace_for_token(&hash)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
-        state.auth_cache.0.write().expect("token cache").insert(hash, ws);
+        state
+            .auth_cache
+            .0
+            .write()
+            .expect("token cache")
+            .insert(hash, ws);
         Ok(ApiAuth(ws))
     }
 }

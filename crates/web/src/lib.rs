@@ -62,15 +62,24 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         ),
         Err(err) => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "error", "database": state.store.backend(), "error": err.to_string()})),
+            axum::Json(
+                serde_json::json!({"status": "error", "database": state.store.backend(), "error": err.to_string()}),
+            ),
         ),
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.as_ref().map(|render| render()).unwrap_or_default();
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|render| render())
+        .unwrap_or_default();
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         body,
     )
 }

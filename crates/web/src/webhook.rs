@@ -55,7 +55,11 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         Err(err) => {
             metrics::counter!("balcao_webhook_rejected_total", "reason" => "store").increment(1);
             tracing::error!(error = %err, "webhook not stored; WhatsApp will retry");
-            (StatusCode::INTERNAL_SERVER_ERROR, "falha ao gravar; tente novamente").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "falha ao gravar; tente novamente",
+            )
+                .into_response()
         }
     }
 }

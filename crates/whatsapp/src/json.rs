@@ -40,7 +40,10 @@ mod tests {
             to_ascii_json(&v),
             r#"{"emoji":"\ud83d\udc4d","n":1,"name":"Jo\u00e3o","plain":"a\"b\\c\n"}"#
         );
-        assert_eq!(to_ascii_json(&json!({"ação": ["ç"]})), r#"{"a\u00e7\u00e3o":["\u00e7"]}"#);
+        assert_eq!(
+            to_ascii_json(&json!({"ação": ["ç"]})),
+            r#"{"a\u00e7\u00e3o":["\u00e7"]}"#
+        );
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {

@@ -59,7 +59,9 @@ pub enum ContentError {
     SectionTitleRequired { section: usize },
     #[error("as opções da lista precisam de identificadores diferentes (\"{id}\" se repete)")]
     DuplicateRowId { id: String },
-    #[error("{field} precisa ser um endereço completo começando com http:// ou https:// (recebido: \"{link}\")")]
+    #[error(
+        "{field} precisa ser um endereço completo começando com http:// ou https:// (recebido: \"{link}\")"
+    )]
     InvalidLink { field: String, link: String },
     #[error("o botão do modelo no componente {component} precisa de sub_type e index")]
     TemplateButtonIncomplete { component: usize },
@@ -93,7 +95,10 @@ pub fn build_send_body(
             header,
             footer,
             sections,
-        } => ("interactive", list_part(body, button, header, footer, sections)),
+        } => (
+            "interactive",
+            list_part(body, button, header, footer, sections),
+        ),
         OutboundContent::Template(template) => ("template", template_part(template)),
         OutboundContent::Document {
             link,
@@ -129,7 +134,8 @@ pub fn build_send_body(
 
 /// The body that marks `wamid` as read (blue ticks), optionally showing the typing indicator.
 pub fn mark_read_body(wamid: &str, typing_indicator: bool) -> Value {
-    let mut body = json!({ "messaging_product": "whatsapp", "status": "read", "message_id": wamid });
+    let mut body =
+        json!({ "messaging_product": "whatsapp", "status": "read", "message_id": wamid });
     if typing_indicator {
         body["typing_indicator"] = json!({ "type": "text" });
     }
@@ -149,7 +155,11 @@ fn put_non_empty(map: &mut Map<String, Value>, key: &str, value: &Option<String>
     }
 }
 
-fn header_and_footer(map: &mut Map<String, Value>, header: &Option<String>, footer: &Option<String>) {
+fn header_and_footer(
+    map: &mut Map<String, Value>,
+    header: &Option<String>,
+    footer: &Option<String>,
+) {
     if let Some(h) = header.as_deref().filter(|h| !h.is_empty()) {
         map.insert("header".into(), json!({ "type": "text", "text": h }));
     }
@@ -201,7 +211,10 @@ fn list_part(
             Value::Object(s)
         })
         .collect();
-    part.insert("action".into(), json!({ "button": button, "sections": sections }));
+    part.insert(
+        "action".into(),
+        json!({ "button": button, "sections": sections }),
+    );
     Value::Object(part)
 }
 
@@ -281,7 +294,11 @@ fn at_most(field: impl FnOnce() -> String, value: &str, max: usize) -> Result<()
     Ok(())
 }
 
-fn optional(field: impl FnOnce() -> String, value: &Option<String>, max: usize) -> Result<(), ContentError> {
+fn optional(
+    field: impl FnOnce() -> String,
+    value: &Option<String>,
+    max: usize,
+) -> Result<(), ContentError> {
     value.as_deref().map_or(Ok(()), |v| at_most(field, v, max))
 }
 
@@ -317,7 +334,8 @@ pub fn is_absolute_http_url(link: &str) -> bool {
         Some((h, p)) if !p.contains(']') => (h, Some(p)),
         _ => (host_port, None),
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     !host.is_empty() && port_ok
 }
 
@@ -345,8 +363,16 @@ pub fn validate(content: &OutboundContent) -> Result<(), ContentError> {
             let mut ids = HashSet::new();
             for (i, button) in buttons.iter().enumerate() {
                 let n = i + 1;
-                required(|| format!("o título do botão {n}"), &button.title, limits::BUTTON_TITLE)?;
-                required(|| format!("o identificador do botão {n}"), &button.id, limits::BUTTON_ID)?;
+                required(
+                    || format!("o título do botão {n}"),
+                    &button.title,
+                    limits::BUTTON_TITLE,
+                )?;
+                required(
+                    || format!("o identificador do botão {n}"),
+                    &button.id,
+                    limits::BUTTON_ID,
+                )?;
                 if !titles.insert(button.title.as_str()) {
                     return Err(ContentError::DuplicateButtonTitle {
                         title: button.title.clone(),
@@ -368,7 +394,11 @@ pub fn validate(content: &OutboundContent) -> Result<(), ContentError> {
             sections,
         } => {
             required(|| "o texto da mensagem".into(), body, limits::LIST_BODY)?;
-            required(|| "o texto do botão da lista".into(), button, limits::LIST_BUTTON)?;
+            required(
+                || "o texto do botão da lista".into(),
+                button,
+                limits::LIST_BUTTON,
+            )?;
             optional(|| "o cabeçalho".into(), header, limits::HEADER)?;
             optional(|| "o rodapé".into(), footer, limits::FOOTER)?;
             let count: usize = sections.iter().map(|s| s.rows.len()).sum();
@@ -383,9 +413,11 @@ pub fn validate(content: &OutboundContent) -> Result<(), ContentError> {
                     return Err(ContentError::EmptySection { section: s });
                 }
                 match section.title.as_deref() {
-                    Some(title) if !title.trim().is_empty() => {
-                        at_most(|| format!("o título da seção {s}"), title, limits::LIST_SECTION_TITLE)?
-                    }
+                    Some(title) if !title.trim().is_empty() => at_most(
+                        || format!("o título da seção {s}"),
+                        title,
+                        limits::LIST_SECTION_TITLE,
+                    )?,
                     _ if sections.len() > 1 => {
                         return Err(ContentError::SectionTitleRequired { section: s });
                     }
@@ -393,9 +425,21 @@ pub fn validate(content: &OutboundContent) -> Result<(), ContentError> {
                 }
                 for row in &section.rows {
                     n += 1;
-                    required(|| format!("o título da opção {n}"), &row.title, limits::LIST_ROW_TITLE)?;
-                    required(|| format!("o identificador da opção {n}"), &row.id, limits::LIST_ROW_ID)?;
-                    optional(|| format!("a descrição da opção {n}"), &row.description, limits::LIST_ROW_DESCRIPTION)?;
+                    required(
+                        || format!("o título da opção {n}"),
+                        &row.title,
+                        limits::LIST_ROW_TITLE,
+                    )?;
+                    required(
+                        || format!("o identificador da opção {n}"),
+                        &row.id,
+                        limits::LIST_ROW_ID,
+                    )?;
+                    optional(
+                        || format!("a descrição da opção {n}"),
+                        &row.description,
+                        limits::LIST_ROW_DESCRIPTION,
+                    )?;
                     if !ids.insert(row.id.as_str()) {
                         return Err(ContentError::DuplicateRowId { id: row.id.clone() });
                     }
@@ -404,7 +448,9 @@ pub fn validate(content: &OutboundContent) -> Result<(), ContentError> {
             Ok(())
         }
         OutboundContent::Template(template) => validate_template(template),
-        OutboundContent::Document { link: l, caption, .. } => {
+        OutboundContent::Document {
+            link: l, caption, ..
+        } => {
             link(|| "o link do documento".into(), l)?;
             optional(|| "a legenda".into(), caption, limits::CAPTION)
         }
@@ -429,7 +475,11 @@ fn validate_template(template: &TemplateMessage) -> Result<(), ContentError> {
     for (i, component) in template.components.iter().enumerate() {
         let c = i + 1;
         if component.kind == TemplateComponentKind::Button
-            && (component.sub_type.as_deref().is_none_or(|s| s.trim().is_empty()) || component.index.is_none())
+            && (component
+                .sub_type
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty())
+                || component.index.is_none())
         {
             return Err(ContentError::TemplateButtonIncomplete { component: c });
         }

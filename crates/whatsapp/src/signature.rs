@@ -18,7 +18,9 @@ const PREFIX: &str = "sha256=";
 pub enum SignatureError {
     #[error("cabeçalho X-Hub-Signature-256 ausente")]
     MissingHeader,
-    #[error("cabeçalho X-Hub-Signature-256 mal formado (esperado sha256=<64 dígitos hexadecimais>)")]
+    #[error(
+        "cabeçalho X-Hub-Signature-256 mal formado (esperado sha256=<64 dígitos hexadecimais>)"
+    )]
     BadFormat,
     #[error("assinatura do webhook não confere")]
     Mismatch,
@@ -39,7 +41,11 @@ pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
 /// Checks `header` (the value of `X-Hub-Signature-256`) against the HMAC-SHA256 of the raw body
 /// bytes exactly as received. Never pass re-serialised JSON: WhatsApp escapes non-ASCII as `\uXXXX`
 /// and any other serialisation changes the bytes. Upper-case hex digits are accepted too.
-pub fn verify(app_secret: &[u8], raw_body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
+pub fn verify(
+    app_secret: &[u8],
+    raw_body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::MissingHeader)?.trim();
     let hex_part = header
         .get(..PREFIX.len())
@@ -59,29 +65,25 @@ pub fn verify(app_secret: &[u8], raw_body: &[u8], header: Option<&str>) -> Resul
     }
 }
 
-/// The GET verification handshake: `hub.mode`, `hub.verify_token`, `hub.challenge` as received.
-/// Returns the challenge to echo (answer 200 with it as the plain body) or `None` (answer 403).
-/// The challenge is opaque and returned untouched. An empty configured token never matches, so a
-/// missing configuration cannot be satisfied by an empty query parameter.
+/// The GET verification handshake: `hub.mode`, `hub.verify_token`, `hub.challenge` as received
+/// (pass `""` for a missing parameter). Returns the challenge to echo (answer 200 with it as the
+/// plain body) or `None` (answer 403). The challenge is opaque and returned untouched. An empty
+/// configured token never matches, so a missing configuration cannot be satisfied by an empty
+/// query parameter.
 pub fn verify_handshake(
-    mode: Option<&str>,
-    verify_token: Option<&str>,
-    challenge: Option<&str>,
+    mode: &str,
+    verify_token: &str,
+    challenge: &str,
     expected_token: &str,
 ) -> Option<String> {
-    if mode != Some("subscribe") || expected_token.is_empty() {
+    if mode != "subscribe" || expected_token.is_empty() {
         return None;
     }
-    let token = verify_token?;
     // Hashing both sides first makes the comparison constant-time in the length too.
-    let matches: bool = Sha256::digest(token.as_bytes())
+    let matches: bool = Sha256::digest(verify_token.as_bytes())
         .ct_eq(&Sha256::digest(expected_token.as_bytes()))
         .into();
-    if matches {
-        challenge.map(str::to_owned)
-    } else {
-        None
-    }
+    matches.then(|| challenge.to_owned())
 }
 
 #[cfg(test)]
@@ -107,13 +109,19 @@ mod tests {
         assert_eq!(verify(KNOWN_SECRET, KNOWN_BODY, Some(&header)), Ok(()));
         let upper = format!("sha256={}", header["sha256=".len()..].to_uppercase());
         assert_eq!(verify(KNOWN_SECRET, KNOWN_BODY, Some(&upper)), Ok(()));
-        assert_eq!(verify(KNOWN_SECRET, KNOWN_BODY, Some(&format!(" {header} "))), Ok(()));
+        assert_eq!(
+            verify(KNOWN_SECRET, KNOWN_BODY, Some(&format!(" {header} "))),
+            Ok(())
+        );
     }
 
     #[test]
     fn verify_distinguishes_the_failures() {
         let header = sign(KNOWN_SECRET, KNOWN_BODY);
-        assert_eq!(verify(KNOWN_SECRET, KNOWN_BODY, None), Err(SignatureError::MissingHeader));
+        assert_eq!(
+            verify(KNOWN_SECRET, KNOWN_BODY, None),
+            Err(SignatureError::MissingHeader)
+        );
         for bad in [
             "",
             "sha256=",
@@ -144,17 +152,17 @@ mod tests {
 
     #[test]
     fn handshake_echoes_the_challenge_only_on_a_match() {
-        let ok = verify_handshake(Some("subscribe"), Some("tok"), Some("1158201444"), "tok");
+        let ok = verify_handshake("subscribe", "tok", "1158201444", "tok");
         assert_eq!(ok.as_deref(), Some("1158201444"));
-        let opaque = verify_handshake(Some("subscribe"), Some("tok"), Some("a b/ç?"), "tok");
+        let opaque = verify_handshake("subscribe", "tok", "a b/ç?", "tok");
         assert_eq!(opaque.as_deref(), Some("a b/ç?"));
-        assert_eq!(verify_handshake(Some("subscribe"), Some("tok2"), Some("1"), "tok"), None);
-        assert_eq!(verify_handshake(Some("subscribe"), Some("to"), Some("1"), "tok"), None);
-        assert_eq!(verify_handshake(Some("unsubscribe"), Some("tok"), Some("1"), "tok"), None);
-        assert_eq!(verify_handshake(None, Some("tok"), Some("1"), "tok"), None);
-        assert_eq!(verify_handshake(Some("subscribe"), None, Some("1"), "tok"), None);
-        assert_eq!(verify_handshake(Some("subscribe"), Some("tok"), None, "tok"), None);
-        assert_eq!(verify_handshake(Some("subscribe"), Some(""), Some("1"), ""), None);
+        assert_eq!(verify_handshake("subscribe", "tok2", "1", "tok"), None);
+        assert_eq!(verify_handshake("subscribe", "to", "1", "tok"), None);
+        assert_eq!(verify_handshake("subscribe", "", "1", "tok"), None);
+        assert_eq!(verify_handshake("unsubscribe", "tok", "1", "tok"), None);
+        assert_eq!(verify_handshake("", "tok", "1", "tok"), None);
+        // Nothing configured: nothing matches, not even an empty token.
+        assert_eq!(verify_handshake("subscribe", "", "1", ""), None);
     }
 
     proptest! {

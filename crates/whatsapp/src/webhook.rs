@@ -167,7 +167,9 @@ impl Parser {
     }
 
     fn timestamp(&self, value: Option<&Value>) -> Millis {
-        value.and_then(seconds_to_millis).unwrap_or(self.received_at)
+        value
+            .and_then(seconds_to_millis)
+            .unwrap_or(self.received_at)
     }
 
     fn message(&self, item: &Value, pnid: &str, contacts: &[Value]) -> Option<InboundMessage> {
@@ -175,7 +177,8 @@ impl Parser {
         let wamid = non_empty_str(obj, "id")?;
         let from_raw = non_empty_str(obj, "from");
         let from = from_raw.and_then(|s| WaId::parse(s).ok());
-        let own_user_id = non_empty_str(obj, "from_user_id").or_else(|| non_empty_str(obj, "user_id"));
+        let own_user_id =
+            non_empty_str(obj, "from_user_id").or_else(|| non_empty_str(obj, "user_id"));
         let contact = find_contact(contacts, from_raw, from.as_ref(), own_user_id);
         let user_id = own_user_id
             .or_else(|| contact.and_then(|c| non_empty_str(c, "user_id")))
@@ -195,8 +198,14 @@ impl Parser {
             timestamp: self.timestamp(obj.get("timestamp")),
             message_type: message_type.to_owned(),
             content: content_of(message_type, obj),
-            context: obj.get("context").and_then(Value::as_object).map(context_of),
-            referral: obj.get("referral").and_then(Value::as_object).map(referral_of),
+            context: obj
+                .get("context")
+                .and_then(Value::as_object)
+                .map(context_of),
+            referral: obj
+                .get("referral")
+                .and_then(Value::as_object)
+                .map(referral_of),
             raw: item.clone(),
         })
     }
@@ -223,7 +232,10 @@ impl Parser {
             timestamp: self.timestamp(obj.get("timestamp")),
             recipient_id: opt_string(obj, "recipient_id"),
             biz_opaque_callback_data: opt_string(obj, "biz_opaque_callback_data"),
-            pricing: obj.get("pricing").and_then(Value::as_object).map(pricing_of),
+            pricing: obj
+                .get("pricing")
+                .and_then(Value::as_object)
+                .map(pricing_of),
             errors,
             raw: item.clone(),
         })
@@ -244,11 +256,11 @@ fn find_contact<'a>(
             return false;
         };
         from_raw == Some(wa_id)
-            || from.is_some_and(|f| WaId::parse(wa_id).is_ok_and(|w| w.match_key() == f.match_key()))
+            || from
+                .is_some_and(|f| WaId::parse(wa_id).is_ok_and(|w| w.match_key() == f.match_key()))
     };
-    let same_user = |c: &&Map<String, Value>| {
-        user_id.is_some() && non_empty_str(c, "user_id") == user_id
-    };
+    let same_user =
+        |c: &&Map<String, Value>| user_id.is_some() && non_empty_str(c, "user_id") == user_id;
     objects()
         .find(|c| from_raw.is_some() && from_raw == non_empty_str(c, "wa_id"))
         .or_else(|| objects().find(same_user))
@@ -341,7 +353,10 @@ fn context_of(ctx: &Map<String, Value>) -> MessageContext {
     MessageContext {
         id: opt_string(ctx, "id"),
         from: opt_string(ctx, "from"),
-        forwarded: ctx.get("forwarded").and_then(Value::as_bool).unwrap_or(false),
+        forwarded: ctx
+            .get("forwarded")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         frequently_forwarded: ctx
             .get("frequently_forwarded")
             .and_then(Value::as_bool)
@@ -423,7 +438,9 @@ fn loose_string(value: &Value) -> Option<String> {
 }
 
 fn non_empty_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    obj.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    obj.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn opt_string(obj: &Map<String, Value>, key: &str) -> Option<String> {

@@ -2,6 +2,8 @@
 //! fresh SQLite database (or PostgreSQL schema) per test.
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use balcao::app::{self, Options, RunningApp};
 use balcao::bench::TempDir;
 use balcao::demo::{self, DemoSetup};
@@ -27,7 +29,11 @@ impl Harness {
         Self::start_with(None, |_| {}, Options::default()).await
     }
 
-    pub async fn start_with(database_url: Option<String>, tweak: impl FnOnce(&mut DemoSetup), options: Options) -> Harness {
+    pub async fn start_with(
+        database_url: Option<String>,
+        tweak: impl FnOnce(&mut DemoSetup),
+        options: Options,
+    ) -> Harness {
         let dir = TempDir::new("balcao-e2e");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -42,7 +48,9 @@ impl Harness {
             extra_routes: Some(sim.router()),
             ..options
         };
-        let running = app::start(&setup.config, store, listener, options).await.unwrap();
+        let running = app::start(&setup.config, store, listener, options)
+            .await
+            .unwrap();
         Harness {
             addr,
             api_token: setup.api_token.clone(),
@@ -64,12 +72,23 @@ impl Harness {
     }
 
     pub async fn workspace(&self) -> balcao_domain::WorkspaceId {
-        self.store().workspace_by_slug("demo").await.unwrap().unwrap().id
+        self.store()
+            .workspace_by_slug("demo")
+            .await
+            .unwrap()
+            .unwrap()
+            .id
     }
 
     /// The subscriber types on the simulated phone; returns the wamid once the app answered 200.
     pub async fn phone_sends(&self, body: Value) -> String {
-        let r = self.http.post(self.url("/simulator/api/messages")).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url("/simulator/api/messages"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
         let v: Value = r.json().await.unwrap_or(Value::Null);
         assert_eq!(status, StatusCode::ACCEPTED, "simulator answered {v}");
@@ -77,26 +96,46 @@ impl Harness {
     }
 
     pub async fn phone_says(&self, from: &str, name: &str, text: &str) -> String {
-        self.phone_sends(json!({"from": from, "name": name, "text": text})).await
+        self.phone_sends(json!({"from": from, "name": name, "text": text}))
+            .await
     }
 
     pub async fn api_get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self.http.get(self.url(path)).bearer_auth(&self.api_token).send().await.unwrap();
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.api_token)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn api_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self.http.post(self.url(path)).bearer_auth(&self.api_token).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.api_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     /// POSTs a raw webhook body, signed with the app secret unless `signature` is given.
     pub async fn post_webhook(&self, body: &[u8], signature: Option<Option<String>>) -> StatusCode {
-        let mut req = self.http.post(self.url("/webhooks/whatsapp")).header("content-type", "application/json");
+        let mut req = self
+            .http
+            .post(self.url("/webhooks/whatsapp"))
+            .header("content-type", "application/json");
         let sig = match signature {
-            None => Some(balcao_whatsapp::signature::sign(self.app_secret.as_bytes(), body)),
+            None => Some(balcao_whatsapp::signature::sign(
+                self.app_secret.as_bytes(),
+                body,
+            )),
             Some(explicit) => explicit,
         };
         if let Some(sig) = sig {
@@ -106,21 +145,37 @@ impl Harness {
     }
 
     pub async fn conversation_of(&self, wa_id: &str) -> Value {
-        let (status, v) = self.api_get(&format!("/api/v1/conversations?wa_id={wa_id}")).await;
+        let (status, v) = self
+            .api_get(&format!("/api/v1/conversations?wa_id={wa_id}"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{v}");
         let list = v["conversations"].as_array().unwrap();
-        assert_eq!(list.len(), 1, "expected exactly one conversation for {wa_id}: {v}");
+        assert_eq!(
+            list.len(),
+            1,
+            "expected exactly one conversation for {wa_id}: {v}"
+        );
         list[0].clone()
     }
 
     pub async fn messages_of(&self, conversation_id: i64) -> Vec<Value> {
-        let (status, v) = self.api_get(&format!("/api/v1/conversations/{conversation_id}/messages")).await;
+        let (status, v) = self
+            .api_get(&format!("/api/v1/conversations/{conversation_id}/messages"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{v}");
         v["messages"].as_array().unwrap().clone()
     }
 
     pub async fn phone_chat(&self, wa_id: &str) -> Vec<Value> {
-        let v: Value = self.http.get(self.url(&format!("/simulator/api/chats/{wa_id}"))).send().await.unwrap().json().await.unwrap();
+        let v: Value = self
+            .http
+            .get(self.url(&format!("/simulator/api/chats/{wa_id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         v["messages"].as_array().cloned().unwrap_or_default()
     }
 }

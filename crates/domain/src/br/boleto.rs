@@ -88,7 +88,11 @@ fn mod10(digits: &str) -> u8 {
 
 /// Sum with weights 2..=9 repeating from the right, modulo 11.
 fn mod11_remainder(digits: &str) -> u32 {
-    let sum: u32 = digit_values(digits).rev().zip((2u32..=9).cycle()).map(|(d, w)| d * w).sum();
+    let sum: u32 = digit_values(digits)
+        .rev()
+        .zip((2u32..=9).cycle())
+        .map(|(d, w)| d * w)
+        .sum();
     sum % 11
 }
 
@@ -120,11 +124,16 @@ fn dv_char(dv: u8) -> char {
 }
 
 fn days_since_base(day: Date) -> i64 {
-    i64::from(FACTOR_BASE.until(day).expect("a span in days between two dates always fits").get_days())
+    i64::from(
+        FACTOR_BASE
+            .until(day)
+            .expect("a span in days between two dates always fits")
+            .get_days(),
+    )
 }
 
 /// The due date a factor stands for, in the 9000-day cycle nearest to `reference` (normally today):
-/// factor 8981 is 2022-05-10 in the first cycle and 2047-01-26 in the next, so a boleto read in
+/// factor 8981 is 2022-05-10 in the first cycle and 2046-12-30 in the next, so a boleto read in
 /// 2026 is due 2022-05-10. `None` for factor 0 (no due date) or one past 9999.
 pub fn due_date_for_factor(factor: u16, reference: Date) -> Option<Date> {
     if factor == 0 || factor > 9999 {
@@ -132,7 +141,9 @@ pub fn due_date_for_factor(factor: u16, reference: Date) -> Option<Date> {
     }
     let offset = i64::from(factor);
     let reference_days = days_since_base(reference);
-    let k0 = (reference_days - offset).div_euclid(FACTOR_CYCLE_DAYS).max(0);
+    let k0 = (reference_days - offset)
+        .div_euclid(FACTOR_CYCLE_DAYS)
+        .max(0);
     let candidates = [k0, k0 + 1];
     let best = candidates
         .iter()
@@ -204,7 +215,10 @@ impl BankBarcode {
             return Err(BoletoError::BankCode);
         }
         if free_field.len() != 25 || !free_field.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(BoletoError::FreeField { expected: 25, found: free_field.len() });
+            return Err(BoletoError::FreeField {
+                expected: 25,
+                found: free_field.len(),
+            });
         }
         if !(0..=MAX_BANK_AMOUNT_CENTS).contains(&amount_cents) {
             return Err(BoletoError::Amount);
@@ -215,7 +229,12 @@ impl BankBarcode {
         };
         let without_dv = format!("{bank}9{factor:04}{amount_cents:010}{free_field}");
         let dv = bank_general_dv(&without_dv);
-        Ok(BankBarcode(format!("{}{}{}", &without_dv[..4], dv_char(dv), &without_dv[4..])))
+        Ok(BankBarcode(format!(
+            "{}{}{}",
+            &without_dv[..4],
+            dv_char(dv),
+            &without_dv[4..]
+        )))
     }
 
     pub fn as_str(&self) -> &str {
@@ -276,7 +295,10 @@ impl DigitableLine {
         if bytes[0] == b'8' {
             return Err(BoletoError::NotBank);
         }
-        for (field, (body, dv)) in [(0..9, 9), (10..20, 20), (21..31, 31)].into_iter().enumerate() {
+        for (field, (body, dv)) in [(0..9, 9), (10..20, 20), (21..31, 31)]
+            .into_iter()
+            .enumerate()
+        {
             if mod10(&digits[body]) != bytes[dv] - b'0' {
                 return Err(BoletoError::FieldCheckDigit(field as u8 + 1));
             }
@@ -328,7 +350,15 @@ impl DigitableLine {
 }
 
 fn line_to_barcode(line: &str) -> String {
-    format!("{}{}{}{}{}{}", &line[0..4], &line[32..33], &line[33..47], &line[4..9], &line[10..20], &line[21..31])
+    format!(
+        "{}{}{}{}{}{}",
+        &line[0..4],
+        &line[32..33],
+        &line[33..47],
+        &line[4..9],
+        &line[10..20],
+        &line[21..31]
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,7 +414,10 @@ impl CollectionBarcode {
             return Err(BoletoError::Segment);
         }
         if rest.len() != 29 || !rest.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(BoletoError::FreeField { expected: 29, found: rest.len() });
+            return Err(BoletoError::FreeField {
+                expected: 29,
+                found: rest.len(),
+            });
         }
         if !(0..=MAX_COLLECTION_AMOUNT_CENTS).contains(&amount_cents) {
             return Err(BoletoError::Amount);
@@ -395,7 +428,12 @@ impl CollectionBarcode {
         };
         let without_dv = format!("8{segment}{value_id}{amount_cents:011}{rest}");
         let dv = collection_dv(modulus, &without_dv);
-        Ok(CollectionBarcode(format!("{}{}{}", &without_dv[..3], dv_char(dv), &without_dv[3..])))
+        Ok(CollectionBarcode(format!(
+            "{}{}{}",
+            &without_dv[..3],
+            dv_char(dv),
+            &without_dv[3..]
+        )))
     }
 
     pub fn as_str(&self) -> &str {
@@ -419,7 +457,11 @@ impl CollectionBarcode {
 
     /// The amount in cents when the slip carries one (value id 6 or 8, not zero).
     pub fn amount_cents(&self) -> Option<i64> {
-        if self.has_effective_amount() { parse_amount(&self.0[4..15]) } else { None }
+        if self.has_effective_amount() {
+            parse_amount(&self.0[4..15])
+        } else {
+            None
+        }
     }
 
     pub fn amount(&self) -> Option<Brl> {
@@ -486,7 +528,13 @@ impl CollectionLine {
     pub fn formatted(&self) -> String {
         let s = &self.0;
         (0..4)
-            .map(|b| format!("{}-{}", &s[b * 12..b * 12 + 11], &s[b * 12 + 11..b * 12 + 12]))
+            .map(|b| {
+                format!(
+                    "{}-{}",
+                    &s[b * 12..b * 12 + 11],
+                    &s[b * 12 + 11..b * 12 + 12]
+                )
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -513,10 +561,16 @@ impl Boleto {
     pub fn parse(input: &str) -> Result<Self, BoletoError> {
         let digits = digits_only(input)?;
         match digits.len() {
-            44 if digits.starts_with('8') => Ok(Boleto::Collection(CollectionBarcode::from_digits(digits)?)),
+            44 if digits.starts_with('8') => {
+                Ok(Boleto::Collection(CollectionBarcode::from_digits(digits)?))
+            }
             44 => Ok(Boleto::Bank(BankBarcode::from_digits(digits)?)),
-            47 => Ok(Boleto::Bank(DigitableLine::from_digits(digits)?.to_barcode())),
-            48 => Ok(Boleto::Collection(CollectionLine::from_digits(digits)?.to_barcode())),
+            47 => Ok(Boleto::Bank(
+                DigitableLine::from_digits(digits)?.to_barcode(),
+            )),
+            48 => Ok(Boleto::Collection(
+                CollectionLine::from_digits(digits)?.to_barcode(),
+            )),
             n => Err(BoletoError::Length(n)),
         }
     }
@@ -600,7 +654,12 @@ macro_rules! string_conversions {
     )*};
 }
 
-string_conversions!(BankBarcode, DigitableLine, CollectionBarcode, CollectionLine);
+string_conversions!(
+    BankBarcode,
+    DigitableLine,
+    CollectionBarcode,
+    CollectionLine
+);
 
 impl fmt::Display for Boleto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -625,5 +684,459 @@ impl TryFrom<String> for Boleto {
 impl From<Boleto> for String {
     fn from(value: Boleto) -> Self {
         value.digitable_line()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// (barcode, line, amount in cents, due date)
+    const BANK_VECTORS: [(&str, &str, Option<i64>, Option<Date>); 3] = [
+        (
+            "10499898100000214032006561000100040099726390",
+            "10492006506100010004200997263900989810000021403",
+            Some(21403),
+            Some(date(2022, 5, 10)),
+        ),
+        (
+            "23797000000000000004150090019801673500021140",
+            "23794150099001980167035000211405700000000000000",
+            None,
+            None,
+        ),
+        (
+            "75696903800002500001434301033723400014933001",
+            "75691434360103372340200149330011690380000250000",
+            Some(250000),
+            Some(date(2022, 7, 6)),
+        ),
+    ];
+
+    const COLLECTION_VECTORS: [(&str, &str, i64, u8, CheckModulus); 2] = [
+        (
+            "83860000005096000190000008017823000034306271",
+            "838600000050096000190009000801782309000343062712",
+            50960,
+            3,
+            CheckModulus::Mod11,
+        ),
+        (
+            "84630000000299902962020041013600000200644114",
+            "846300000003299902962024004101360008002006441147",
+            2999,
+            4,
+            CheckModulus::Mod10,
+        ),
+    ];
+
+    const TODAY: Date = date(2026, 11, 1);
+
+    #[test]
+    fn spec_bank_vectors_convert_both_ways() {
+        for (barcode, line, amount, due) in BANK_VECTORS {
+            let b = BankBarcode::parse(barcode).unwrap();
+            let l = DigitableLine::parse(line).unwrap();
+            assert_eq!(b.to_line(), l);
+            assert_eq!(l.to_barcode(), b);
+            assert_eq!(b.amount_cents(), amount);
+            assert_eq!(b.due_date(TODAY), due);
+            assert_eq!(b.bank_code(), &barcode[..3]);
+            let boleto = Boleto::parse(line).unwrap();
+            assert_eq!(boleto, Boleto::parse(barcode).unwrap());
+            assert_eq!(boleto.barcode(), barcode);
+            assert_eq!(boleto.digitable_line(), line);
+            assert_eq!(boleto.amount_cents(), amount);
+            assert_eq!(boleto.due_date(TODAY), due);
+            assert_eq!(boleto.bank_code(), Some(&barcode[..3]));
+            assert_eq!(Boleto::parse(&boleto.formatted()).unwrap(), boleto);
+        }
+        let first = DigitableLine::parse(BANK_VECTORS[0].1).unwrap();
+        assert_eq!(
+            first.formatted(),
+            "10492.00650 61000.100042 00997.263900 9 89810000021403"
+        );
+        assert_eq!(
+            Boleto::parse(BANK_VECTORS[2].0)
+                .unwrap()
+                .amount()
+                .unwrap()
+                .to_string(),
+            "R$ 2.500,00"
+        );
+    }
+
+    #[test]
+    fn spec_barcode_only_vectors_validate() {
+        let cases = [
+            (
+                "00191667900002434790000002656973019362470618",
+                243479,
+                date(2016, 1, 20),
+            ),
+            (
+                "00195586200000773520000002464206011816073018",
+                77352,
+                date(2013, 10, 25),
+            ),
+            (
+                "75592896700003787000003389850761252543475984",
+                378700,
+                date(2022, 4, 26),
+            ),
+            (
+                "23791672000003249052028269705944177105205220",
+                324905,
+                date(2016, 3, 1),
+            ),
+        ];
+        for (barcode, cents, due) in cases {
+            let b = BankBarcode::parse(barcode).unwrap();
+            assert_eq!(b.amount_cents(), Some(cents));
+            assert_eq!(b.due_date(due), Some(due));
+            let line = b.to_line();
+            assert_eq!(
+                DigitableLine::parse(&line.formatted())
+                    .unwrap()
+                    .to_barcode(),
+                b
+            );
+        }
+    }
+
+    #[test]
+    fn builder_reproduces_spec_barcodes() {
+        let built = BankBarcode::build(
+            "104",
+            Some(date(2022, 5, 10)),
+            21403,
+            "2006561000100040099726390",
+        );
+        assert_eq!(built.unwrap().as_str(), BANK_VECTORS[0].0);
+        let open = BankBarcode::build("237", None, 0, "4150090019801673500021140").unwrap();
+        assert_eq!(open.as_str(), BANK_VECTORS[1].0);
+        assert_eq!(open.due_factor(), 0);
+        assert_eq!(
+            BankBarcode::build("10", None, 0, "4150090019801673500021140"),
+            Err(BoletoError::BankCode)
+        );
+        assert_eq!(
+            BankBarcode::build("836", None, 0, "4150090019801673500021140"),
+            Err(BoletoError::BankCode)
+        );
+        assert_eq!(
+            BankBarcode::build("237", None, 0, "123"),
+            Err(BoletoError::FreeField {
+                expected: 25,
+                found: 3
+            })
+        );
+        assert_eq!(
+            BankBarcode::build("237", None, 10_000_000_000, "4150090019801673500021140"),
+            Err(BoletoError::Amount)
+        );
+        assert_eq!(
+            BankBarcode::build("237", None, -1, "4150090019801673500021140"),
+            Err(BoletoError::Amount)
+        );
+        assert_eq!(
+            BankBarcode::build(
+                "237",
+                Some(date(2000, 7, 2)),
+                1,
+                "4150090019801673500021140"
+            ),
+            Err(BoletoError::DueDate)
+        );
+        for (barcode, _, cents, segment, modulus) in COLLECTION_VECTORS {
+            let built = CollectionBarcode::build(segment, modulus, cents, &barcode[15..]).unwrap();
+            assert_eq!(built.as_str(), barcode);
+        }
+    }
+
+    #[test]
+    fn due_date_factor_and_its_2025_reset() {
+        assert_eq!(
+            due_date_for_factor(1000, date(2000, 7, 1)),
+            Some(date(2000, 7, 3))
+        );
+        assert_eq!(
+            due_date_for_factor(9999, date(2025, 2, 1)),
+            Some(date(2025, 2, 21))
+        );
+        assert_eq!(
+            due_date_for_factor(1000, date(2025, 3, 1)),
+            Some(date(2025, 2, 22))
+        );
+        assert_eq!(
+            due_date_for_factor(1500, TODAY),
+            date(2022, 5, 29).checked_add(1500.days()).ok()
+        );
+        assert_eq!(due_date_for_factor(1500, TODAY), Some(date(2026, 7, 7)));
+        // The same factor read in 2003 is the first cycle's date.
+        assert_eq!(
+            due_date_for_factor(1500, date(2003, 1, 1)),
+            Some(date(2001, 11, 15))
+        );
+        assert_eq!(
+            due_date_for_factor(8981, date(2045, 1, 1)),
+            Some(date(2046, 12, 30))
+        );
+        assert_eq!(due_date_for_factor(0, TODAY), None);
+        assert_eq!(due_date_for_factor(10000, TODAY), None);
+        assert_eq!(factor_for_due_date(date(2000, 7, 3)), Ok(1000));
+        assert_eq!(factor_for_due_date(date(2025, 2, 21)), Ok(9999));
+        assert_eq!(factor_for_due_date(date(2025, 2, 22)), Ok(1000));
+        assert_eq!(factor_for_due_date(date(2022, 5, 10)), Ok(8981));
+        assert_eq!(
+            factor_for_due_date(date(2000, 7, 2)),
+            Err(BoletoError::DueDate)
+        );
+    }
+
+    #[test]
+    fn spec_collection_vectors_convert_both_ways() {
+        for (barcode, line, cents, segment, modulus) in COLLECTION_VECTORS {
+            let b = CollectionBarcode::parse(barcode).unwrap();
+            let l = CollectionLine::parse(line).unwrap();
+            assert_eq!(b.to_line(), l);
+            assert_eq!(l.to_barcode(), b);
+            assert_eq!(b.amount_cents(), Some(cents));
+            assert_eq!(b.segment(), segment);
+            assert_eq!(b.modulus(), modulus);
+            let boleto = Boleto::parse(line).unwrap();
+            assert_eq!(boleto, Boleto::parse(barcode).unwrap());
+            assert_eq!(boleto.barcode(), barcode);
+            assert_eq!(boleto.digitable_line(), line);
+            assert_eq!(boleto.amount_cents(), Some(cents));
+            assert_eq!(boleto.due_date(TODAY), None);
+            assert_eq!(boleto.bank_code(), None);
+            assert_eq!(Boleto::parse(&boleto.formatted()).unwrap(), boleto);
+        }
+        assert_eq!(
+            CollectionLine::parse(COLLECTION_VECTORS[0].1)
+                .unwrap()
+                .formatted(),
+            "83860000005-0 09600019000-9 00080178230-9 00034306271-2"
+        );
+    }
+
+    #[test]
+    fn wrong_check_digits_are_named() {
+        let line = BANK_VECTORS[0].1;
+        let with = |i: usize, c: char| {
+            let mut s = line.to_owned();
+            s.replace_range(i..=i, &c.to_string());
+            s
+        };
+        assert_eq!(
+            DigitableLine::parse(&with(9, '3')),
+            Err(BoletoError::FieldCheckDigit(1))
+        );
+        assert_eq!(
+            DigitableLine::parse(&with(12, '9')),
+            Err(BoletoError::FieldCheckDigit(2))
+        );
+        assert_eq!(
+            DigitableLine::parse(&with(25, '1')),
+            Err(BoletoError::FieldCheckDigit(3))
+        );
+        assert_eq!(
+            DigitableLine::parse(&with(32, '8')),
+            Err(BoletoError::GeneralCheckDigit)
+        );
+        assert_eq!(
+            DigitableLine::parse(&with(46, '4')),
+            Err(BoletoError::GeneralCheckDigit)
+        );
+        assert_eq!(
+            BoletoError::FieldCheckDigit(2).to_string(),
+            "linha digitável inválida: dígito verificador do campo 2 não confere"
+        );
+        assert_eq!(
+            BankBarcode::parse("10498898100000214032006561000100040099726390"),
+            Err(BoletoError::GeneralCheckDigit)
+        );
+        assert_eq!(
+            BankBarcode::parse("10409898100000214032006561000100040099726390"),
+            Err(BoletoError::Currency('0'))
+        );
+        assert_eq!(
+            BankBarcode::parse(COLLECTION_VECTORS[0].0),
+            Err(BoletoError::NotBank)
+        );
+        assert_eq!(
+            CollectionBarcode::parse(BANK_VECTORS[0].0),
+            Err(BoletoError::NotCollection)
+        );
+        assert_eq!(
+            CollectionLine::parse("838600000051096000190009000801782309000343062712"),
+            Err(BoletoError::BlockCheckDigit(1))
+        );
+        assert_eq!(
+            CollectionLine::parse("846300000003299902962024004101360008002006441148"),
+            Err(BoletoError::BlockCheckDigit(4))
+        );
+        assert_eq!(
+            CollectionBarcode::parse("83870000005096000190000008017823000034306271"),
+            Err(BoletoError::GeneralCheckDigit)
+        );
+        assert_eq!(
+            CollectionBarcode::parse("83560000005096000190000008017823000034306271"),
+            Err(BoletoError::ValueId('5'))
+        );
+        assert_eq!(Boleto::parse("1049"), Err(BoletoError::Length(4)));
+        assert_eq!(
+            Boleto::parse("10492.00650 61000.10004x"),
+            Err(BoletoError::InvalidChar('x'))
+        );
+        assert_eq!(Boleto::parse(""), Err(BoletoError::Length(0)));
+    }
+
+    #[test]
+    fn boleto_serde_is_the_line() {
+        let boleto = Boleto::parse(BANK_VECTORS[0].0).unwrap();
+        let json = serde_json::to_string(&boleto).unwrap();
+        assert_eq!(json, format!("\"{}\"", BANK_VECTORS[0].1));
+        assert_eq!(serde_json::from_str::<Boleto>(&json).unwrap(), boleto);
+        assert!(serde_json::from_str::<Boleto>("\"123\"").is_err());
+    }
+
+    fn bank_remainder(barcode: &str) -> u32 {
+        let without_dv = format!("{}{}", &barcode[..4], &barcode[5..]);
+        let sum: u32 = without_dv
+            .bytes()
+            .rev()
+            .zip((2u32..=9).cycle())
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
+        sum % 11
+    }
+
+    /// Remainders 0, 1 and 10 all give general check digit 1, so a change between them is unseen.
+    fn bank_escapes(before: &str, after: &str) -> bool {
+        let (a, b) = (bank_remainder(before), bank_remainder(after));
+        a == b || ([0, 1, 10].contains(&a) && [0, 1, 10].contains(&b))
+    }
+
+    fn replace_digit(s: &str, index: usize, digit: u8) -> String {
+        let mut out = s.as_bytes().to_vec();
+        out[index] = b'0' + digit;
+        String::from_utf8(out).unwrap()
+    }
+
+    fn arb_bank_barcode() -> impl Strategy<Value = (BankBarcode, Option<Date>, i64)> {
+        (
+            "[0-79][0-9]{2}",
+            prop::option::of(1000i32..20_000),
+            prop_oneof![Just(0i64), 1i64..=MAX_BANK_AMOUNT_CENTS],
+            "[0-9]{25}",
+        )
+            .prop_map(|(bank, due_days, amount, free)| {
+                let due = due_days.map(|d| FACTOR_BASE.checked_add(d.days()).unwrap());
+                (
+                    BankBarcode::build(&bank, due, amount, &free).unwrap(),
+                    due,
+                    amount,
+                )
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn built_bank_boletos_round_trip((barcode, due, amount) in arb_bank_barcode()) {
+            let line = barcode.to_line();
+            prop_assert_eq!(DigitableLine::parse(line.as_str()).unwrap().to_barcode(), barcode.clone());
+            prop_assert_eq!(DigitableLine::parse(&line.formatted()).unwrap(), line.clone());
+            let boleto = Boleto::parse(&line.formatted()).unwrap();
+            prop_assert_eq!(boleto.barcode(), barcode.as_str());
+            prop_assert_eq!(boleto.amount_cents(), (amount > 0).then_some(amount));
+            if let Some(day) = due {
+                prop_assert_eq!(boleto.due_date(day), Some(day));
+            } else {
+                prop_assert_eq!(boleto.due_date(TODAY), None);
+            }
+        }
+
+        #[test]
+        fn changes_in_a_bank_line_are_caught(
+            (barcode, _, _) in arb_bank_barcode(), index in 0usize..47, digit in 0u8..10,
+        ) {
+            let line = barcode.to_line();
+            prop_assume!(line.as_str().as_bytes()[index] != b'0' + digit);
+            let changed = replace_digit(line.as_str(), index, digit);
+            let accepted = DigitableLine::parse(&changed).is_ok();
+            if index < 33 {
+                // Fields 1–3 carry their own mod-10 digit; field 4 is the general digit itself.
+                prop_assert!(!accepted);
+            } else {
+                // Field 5 (factor and amount) relies on the general mod-11 digit alone.
+                let changed_barcode = line_to_barcode(&changed);
+                prop_assert_eq!(accepted, bank_escapes(barcode.as_str(), &changed_barcode));
+            }
+        }
+
+        #[test]
+        fn changes_in_a_bank_barcode_are_caught(
+            (barcode, _, _) in arb_bank_barcode(), index in 0usize..44, digit in 0u8..10,
+        ) {
+            prop_assume!(barcode.as_str().as_bytes()[index] != b'0' + digit);
+            let changed = replace_digit(barcode.as_str(), index, digit);
+            let accepted = BankBarcode::parse(&changed).is_ok();
+            let structural = index == 4 || index == 3 || (index == 0 && digit == 8);
+            prop_assert_eq!(accepted, !structural && bank_escapes(barcode.as_str(), &changed));
+        }
+
+        #[test]
+        fn built_collection_boletos_round_trip_and_mod10_catches_every_change(
+            segment in 1u8..=9, amount in 0i64..=MAX_COLLECTION_AMOUNT_CENTS, rest in "[0-9]{29}",
+            index in 0usize..48, digit in 0u8..10,
+        ) {
+            let barcode = CollectionBarcode::build(segment, CheckModulus::Mod10, amount, &rest).unwrap();
+            let line = barcode.to_line();
+            prop_assert_eq!(CollectionLine::parse(&line.formatted()).unwrap().to_barcode(), barcode.clone());
+            let boleto = Boleto::parse(line.as_str()).unwrap();
+            prop_assert_eq!(boleto.amount_cents(), (amount > 0).then_some(amount));
+            prop_assert_eq!(boleto.barcode(), barcode.as_str());
+            // Position 3 picks the modulus itself, so changing it changes the rule, not just a digit.
+            prop_assume!(index != 2 && line.as_str().as_bytes()[index] != b'0' + digit);
+            prop_assert!(CollectionLine::parse(&replace_digit(line.as_str(), index, digit)).is_err());
+            if index < 44 && barcode.as_str().as_bytes()[index] != b'0' + digit {
+                prop_assert!(CollectionBarcode::parse(&replace_digit(barcode.as_str(), index, digit)).is_err());
+            }
+        }
+
+        #[test]
+        fn built_mod11_collection_boletos_round_trip(
+            segment in 1u8..=9, amount in 0i64..=MAX_COLLECTION_AMOUNT_CENTS, rest in "[0-9]{29}",
+        ) {
+            let barcode = CollectionBarcode::build(segment, CheckModulus::Mod11, amount, &rest).unwrap();
+            prop_assert_eq!(barcode.modulus(), CheckModulus::Mod11);
+            let line = barcode.to_line();
+            prop_assert_eq!(Boleto::parse(&line.formatted()).unwrap(), Boleto::Collection(barcode));
+        }
+
+        #[test]
+        fn boleto_parse_never_panics(s in "\\PC{0,60}") {
+            let _ = Boleto::parse(&s);
+        }
+
+        #[test]
+        fn digit_strings_of_boleto_lengths_never_panic(s in "[0-9]{44}|[0-9]{47}|[0-9]{48}|8[0-9]{43}") {
+            if let Ok(boleto) = Boleto::parse(&s) {
+                prop_assert_eq!(Boleto::parse(&boleto.digitable_line()).unwrap(), boleto.clone());
+                prop_assert_eq!(Boleto::parse(boleto.barcode()).unwrap(), boleto.clone());
+                let _ = boleto.due_date(TODAY);
+            }
+        }
+
+        #[test]
+        fn due_dates_round_trip_through_the_factor(days in 1000i64..40_000) {
+            let due = FACTOR_BASE.checked_add(days.days()).unwrap();
+            let factor = factor_for_due_date(due).unwrap();
+            prop_assert!((1000..=9999).contains(&factor));
+            prop_assert_eq!(due_date_for_factor(factor, due), Some(due));
+        }
     }
 }

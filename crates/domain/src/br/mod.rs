@@ -8,11 +8,13 @@ pub mod money;
 pub mod phone;
 pub mod pix;
 
-pub use boleto::{BankBarcode, Boleto, BoletoError, CollectionBarcode, CollectionLine, DigitableLine};
+pub use boleto::{
+    BankBarcode, Boleto, BoletoError, CollectionBarcode, CollectionLine, DigitableLine,
+};
 pub use document::{Cnpj, CnpjError, Cpf, CpfError, Document, DocumentError, DocumentKind};
 pub use money::{Brl, MoneyError};
 pub use phone::{BrPhone, Ddd, PhoneError, same_subscriber};
-pub use pix::{PixCode, PixError, crc16_ccitt_false};
+pub use pix::{Initiation, PixCode, PixError, PixTarget, TlvField, crc16_ccitt_false};
 
 /// Drops the separator characters people and ERPs put between digits; the first other character
 /// that is not alphanumeric is returned as the error.

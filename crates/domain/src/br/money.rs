@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount in reais, held as integer cents. Serialised as the integer number of cents.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Brl(i64);
 
@@ -36,7 +38,9 @@ pub enum MoneyError {
     Grouping,
     #[error("valor inválido: mais de duas casas decimais")]
     TooManyDecimals,
-    #[error("valor ambíguo: não dá para saber se o separador é de milhar ou de centavos (escreva, por exemplo, 1.234,00)")]
+    #[error(
+        "valor ambíguo: não dá para saber se o separador é de milhar ou de centavos (escreva, por exemplo, 1.234,00)"
+    )]
     Ambiguous,
     #[error("valor grande demais")]
     Overflow,
@@ -84,7 +88,7 @@ impl Brl {
         let reais = (abs / 100).to_string();
         let mut grouped = String::with_capacity(reais.len() + reais.len() / 3);
         for (i, c) in reais.chars().enumerate() {
-            if i > 0 && (reais.len() - i) % 3 == 0 {
+            if i > 0 && (reais.len() - i).is_multiple_of(3) {
                 grouped.push('.');
             }
             grouped.push(c);
@@ -146,7 +150,11 @@ impl Brl {
             _ => {
                 let last_dot = rest.rfind('.').expect("dots counted");
                 let last_comma = rest.rfind(',').expect("commas counted");
-                let (decimal, group) = if last_comma > last_dot { (',', '.') } else { ('.', ',') };
+                let (decimal, group) = if last_comma > last_dot {
+                    (',', '.')
+                } else {
+                    ('.', ',')
+                };
                 let (int, frac) = rest.rsplit_once(decimal).expect("separator present");
                 if int.contains(decimal) || frac.contains(group) {
                     return Err(MoneyError::Grouping);
@@ -245,5 +253,175 @@ impl std::str::FromStr for Brl {
     type Err = MoneyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Brl::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn formats_in_portuguese() {
+        assert_eq!(Brl::from_cents(123_456).to_string(), "R$ 1.234,56");
+        assert_eq!(Brl::from_cents(-100).format(), "-R$ 1,00");
+        assert_eq!(Brl::from_cents(5).format(), "R$ 0,05");
+        assert_eq!(Brl::ZERO.format(), "R$ 0,00");
+        assert_eq!(Brl::from_cents(99_900).format(), "R$ 999,00");
+        assert_eq!(Brl::from_cents(100_000_000).format(), "R$ 1.000.000,00");
+        assert_eq!(
+            Brl::from_cents(i64::MIN).format(),
+            "-R$ 92.233.720.368.547.758,08"
+        );
+    }
+
+    #[test]
+    fn pix_amount_form() {
+        assert_eq!(Brl::from_cents(123_456).to_pix_amount(), "1234.56");
+        assert_eq!(Brl::from_cents(5).to_pix_amount(), "0.05");
+        assert_eq!(Brl::from_cents(1000).to_pix_amount(), "10.00");
+        assert_eq!(Brl::from_cents(-100).to_pix_amount(), "-1.00");
+    }
+
+    #[test]
+    fn parses_what_people_and_erps_write() {
+        let cases = [
+            ("1.234,56", 123_456),
+            ("1234.56", 123_456),
+            ("R$ 1.234,56", 123_456),
+            ("R$1.234,56", 123_456),
+            ("r$ 10,00", 1000),
+            ("1234", 123_400),
+            ("1,234.56", 123_456),
+            ("1234,5", 123_450),
+            ("99.9", 9990),
+            ("0,05", 5),
+            ("1.234.567", 123_456_700),
+            ("1.234.567,89", 123_456_789),
+            ("1,234,567.89", 123_456_789),
+            ("R$ 1.234", 123_400),
+            ("-R$ 1,00", -100),
+            ("R$ -1,00", -100),
+            ("- 15,90", -1590),
+            ("  29,90  ", 2990),
+        ];
+        for (input, cents) in cases {
+            assert_eq!(Brl::parse(input), Ok(Brl::from_cents(cents)), "{input}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_or_broken_amounts_are_refused() {
+        let cases = [
+            ("1.234", MoneyError::Ambiguous),
+            ("1,234", MoneyError::Ambiguous),
+            ("R$ 1,234", MoneyError::TooManyDecimals),
+            ("1.2345", MoneyError::TooManyDecimals),
+            ("1.234,567", MoneyError::TooManyDecimals),
+            ("1,234,567", MoneyError::Malformed),
+            ("1.23.4", MoneyError::Grouping),
+            ("12,34.56", MoneyError::Grouping),
+            ("1.234,56.7", MoneyError::Grouping),
+            ("1,", MoneyError::Malformed),
+            (",50", MoneyError::Malformed),
+            ("--1", MoneyError::Malformed),
+            ("", MoneyError::Empty),
+            ("R$ ", MoneyError::Empty),
+            ("dez reais", MoneyError::InvalidChar('d')),
+            ("1 234", MoneyError::InvalidChar(' ')),
+            ("99999999999999999999", MoneyError::Overflow),
+        ];
+        for (input, error) in cases {
+            assert_eq!(Brl::parse(input), Err(error), "{input}");
+        }
+        assert!(
+            MoneyError::Ambiguous
+                .to_string()
+                .starts_with("valor ambíguo")
+        );
+    }
+
+    #[test]
+    fn dot_decimal_machine_form() {
+        assert_eq!(
+            Brl::parse_dot_decimal("1234.56"),
+            Ok(Brl::from_cents(123_456))
+        );
+        assert_eq!(Brl::parse_dot_decimal("99.9"), Ok(Brl::from_cents(9990)));
+        assert_eq!(Brl::parse_dot_decimal("100"), Ok(Brl::from_cents(10_000)));
+        assert_eq!(Brl::parse_dot_decimal("29.900"), Ok(Brl::from_cents(2990)));
+        assert_eq!(
+            Brl::parse_dot_decimal("1.234"),
+            Err(MoneyError::TooManyDecimals)
+        );
+        assert_eq!(Brl::parse_dot_decimal("-3.00"), Ok(Brl::from_cents(-300)));
+        assert_eq!(
+            Brl::parse_dot_decimal("1,00"),
+            Err(MoneyError::InvalidChar(','))
+        );
+        assert_eq!(Brl::parse_dot_decimal("1."), Err(MoneyError::Malformed));
+        assert_eq!(Brl::parse_dot_decimal(".5"), Err(MoneyError::Malformed));
+        assert_eq!(Brl::parse_dot_decimal("1.2.3"), Err(MoneyError::Malformed));
+        assert_eq!(Brl::parse_dot_decimal(""), Err(MoneyError::Empty));
+    }
+
+    #[test]
+    fn checked_arithmetic() {
+        let a = Brl::from_cents(1000);
+        assert_eq!(
+            a.checked_add(Brl::from_cents(250)),
+            Some(Brl::from_cents(1250))
+        );
+        assert_eq!(
+            a.checked_sub(Brl::from_cents(1250)),
+            Some(Brl::from_cents(-250))
+        );
+        assert_eq!(a.checked_mul(3), Some(Brl::from_cents(3000)));
+        assert_eq!(
+            Brl::from_cents(i64::MAX).checked_add(Brl::from_cents(1)),
+            None
+        );
+        assert_eq!(
+            Brl::from_cents(i64::MIN).checked_sub(Brl::from_cents(1)),
+            None
+        );
+        assert_eq!(Brl::from_cents(i64::MAX).checked_mul(2), None);
+        assert_eq!(Brl::from_cents(i64::MIN).checked_neg(), None);
+        assert_eq!(serde_json::to_string(&a).unwrap(), "1000");
+        assert_eq!(serde_json::from_str::<Brl>("1000").unwrap(), a);
+    }
+
+    proptest! {
+        #[test]
+        fn format_and_parse_round_trip(cents in (i64::MIN + 1)..=i64::MAX) {
+            let money = Brl::from_cents(cents);
+            prop_assert_eq!(Brl::parse(&money.format()), Ok(money));
+            prop_assert_eq!(Brl::parse_dot_decimal(&money.to_pix_amount()), Ok(money));
+            prop_assert_eq!(Brl::parse(&money.to_pix_amount()), Ok(money));
+            let without_symbol = money.format().replacen("R$ ", "", 1);
+            prop_assert_eq!(Brl::parse(&without_symbol), Ok(money));
+        }
+
+        #[test]
+        fn checked_add_matches_wide_arithmetic(a in any::<i64>(), b in any::<i64>()) {
+            let wide = i128::from(a) + i128::from(b);
+            let expected = i64::try_from(wide).ok().map(Brl::from_cents);
+            prop_assert_eq!(Brl::from_cents(a).checked_add(Brl::from_cents(b)), expected);
+        }
+
+        #[test]
+        fn parse_never_panics_and_is_stable(s in "\\PC{0,30}") {
+            if let Ok(money) = Brl::parse(&s) {
+                prop_assert_eq!(Brl::parse(&money.format()), Ok(money));
+            }
+            let _ = Brl::parse_dot_decimal(&s);
+        }
+
+        #[test]
+        fn separator_soup_never_panics(s in "-?(R\\$)? ?[0-9.,]{0,20}") {
+            if let Ok(money) = Brl::parse(&s) {
+                prop_assert_eq!(Brl::parse(&money.format()), Ok(money));
+            }
+        }
     }
 }

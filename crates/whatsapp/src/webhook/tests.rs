@@ -17,7 +17,10 @@ fn messages_change(value_extra: Value) -> Value {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
     });
-    value.as_object_mut().unwrap().extend(value_extra.as_object().unwrap().clone());
+    value
+        .as_object_mut()
+        .unwrap()
+        .extend(value_extra.as_object().unwrap().clone());
     json!([{"field": "messages", "value": value}])
 }
 
@@ -26,14 +29,20 @@ fn one_message(message: Value) -> InboundMessage {
         "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
         "messages": [message],
     }))));
-    assert!(batch.statuses.is_empty() && batch.other.is_empty(), "{batch:?}");
+    assert!(
+        batch.statuses.is_empty() && batch.other.is_empty(),
+        "{batch:?}"
+    );
     assert_eq!(batch.messages.len(), 1);
     batch.messages.into_iter().next().unwrap()
 }
 
 fn msg(kind: &str, part: Value) -> Value {
-    let mut m = json!({"from": "16505551234", "id": "wamid.X", "timestamp": "1750857384", "type": kind});
-    m.as_object_mut().unwrap().extend(part.as_object().unwrap().clone());
+    let mut m =
+        json!({"from": "16505551234", "id": "wamid.X", "timestamp": "1750857384", "type": kind});
+    m.as_object_mut()
+        .unwrap()
+        .extend(part.as_object().unwrap().clone());
     m
 }
 
@@ -48,7 +57,12 @@ fn spec_text_message_with_escaped_name() {
     assert_eq!(m.profile_name.as_deref(), Some("João"));
     assert_eq!(m.timestamp, 1_750_857_384_000);
     assert_eq!(m.message_type, "text");
-    assert_eq!(m.content, MessageContent::Text { body: "Olá 👍".into() });
+    assert_eq!(
+        m.content,
+        MessageContent::Text {
+            body: "Olá 👍".into()
+        }
+    );
     assert_eq!(m.context, None);
     assert_eq!(m.raw["text"]["body"], "Olá 👍");
 }
@@ -57,76 +71,203 @@ fn spec_text_message_with_escaped_name() {
 fn every_message_type_of_the_spec() {
     let cases: Vec<(Value, MessageContent)> = vec![
         (
-            msg("interactive", json!({"interactive": {"type": "button_reply", "button_reply": {"id": "pagar", "title": "Pagar"}}})),
-            MessageContent::ButtonReply { id: "pagar".into(), title: "Pagar".into() },
+            msg(
+                "interactive",
+                json!({"interactive": {"type": "button_reply", "button_reply": {"id": "pagar", "title": "Pagar"}}}),
+            ),
+            MessageContent::ButtonReply {
+                id: "pagar".into(),
+                title: "Pagar".into(),
+            },
         ),
         (
-            msg("interactive", json!({"interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "2ª via", "description": "boleto"}}})),
-            MessageContent::ListReply { id: "r1".into(), title: "2ª via".into(), description: Some("boleto".into()) },
+            msg(
+                "interactive",
+                json!({"interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "2ª via", "description": "boleto"}}}),
+            ),
+            MessageContent::ListReply {
+                id: "r1".into(),
+                title: "2ª via".into(),
+                description: Some("boleto".into()),
+            },
         ),
         (
-            msg("interactive", json!({"interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "2ª via"}}})),
-            MessageContent::ListReply { id: "r1".into(), title: "2ª via".into(), description: None },
+            msg(
+                "interactive",
+                json!({"interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "2ª via"}}}),
+            ),
+            MessageContent::ListReply {
+                id: "r1".into(),
+                title: "2ª via".into(),
+                description: None,
+            },
         ),
         (
-            msg("interactive", json!({"interactive": {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent", "response_json": "{}"}}})),
+            msg(
+                "interactive",
+                json!({"interactive": {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent", "response_json": "{}"}}}),
+            ),
             MessageContent::Other,
         ),
         (
-            msg("button", json!({"button": {"payload": "PAGO_123", "text": "Já paguei"}})),
-            MessageContent::TemplateButton { payload: "PAGO_123".into(), text: "Já paguei".into() },
+            msg(
+                "button",
+                json!({"button": {"payload": "PAGO_123", "text": "Já paguei"}}),
+            ),
+            MessageContent::TemplateButton {
+                payload: "PAGO_123".into(),
+                text: "Já paguei".into(),
+            },
         ),
         (
-            msg("image", json!({"image": {"caption": "comprovante", "mime_type": "image/jpeg", "sha256": "abc", "id": "m1"}})),
-            MessageContent::Media { media: MediaKind::Image, media_id: "m1".into(), mime_type: Some("image/jpeg".into()), sha256: Some("abc".into()), caption: Some("comprovante".into()), filename: None, url: None },
+            msg(
+                "image",
+                json!({"image": {"caption": "comprovante", "mime_type": "image/jpeg", "sha256": "abc", "id": "m1"}}),
+            ),
+            MessageContent::Media {
+                media: MediaKind::Image,
+                media_id: "m1".into(),
+                mime_type: Some("image/jpeg".into()),
+                sha256: Some("abc".into()),
+                caption: Some("comprovante".into()),
+                filename: None,
+                url: None,
+            },
         ),
         (
-            msg("document", json!({"document": {"filename": "b.pdf", "mime_type": "application/pdf", "sha256": "s", "id": "m2", "url": "https://lookaside/x"}})),
-            MessageContent::Media { media: MediaKind::Document, media_id: "m2".into(), mime_type: Some("application/pdf".into()), sha256: Some("s".into()), caption: None, filename: Some("b.pdf".into()), url: Some("https://lookaside/x".into()) },
+            msg(
+                "document",
+                json!({"document": {"filename": "b.pdf", "mime_type": "application/pdf", "sha256": "s", "id": "m2", "url": "https://lookaside/x"}}),
+            ),
+            MessageContent::Media {
+                media: MediaKind::Document,
+                media_id: "m2".into(),
+                mime_type: Some("application/pdf".into()),
+                sha256: Some("s".into()),
+                caption: None,
+                filename: Some("b.pdf".into()),
+                url: Some("https://lookaside/x".into()),
+            },
         ),
         (
-            msg("audio", json!({"audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "s", "id": "m3", "voice": true}})),
-            MessageContent::Media { media: MediaKind::Audio, media_id: "m3".into(), mime_type: Some("audio/ogg; codecs=opus".into()), sha256: Some("s".into()), caption: None, filename: None, url: None },
+            msg(
+                "audio",
+                json!({"audio": {"mime_type": "audio/ogg; codecs=opus", "sha256": "s", "id": "m3", "voice": true}}),
+            ),
+            MessageContent::Media {
+                media: MediaKind::Audio,
+                media_id: "m3".into(),
+                mime_type: Some("audio/ogg; codecs=opus".into()),
+                sha256: Some("s".into()),
+                caption: None,
+                filename: None,
+                url: None,
+            },
         ),
         (
-            msg("video", json!({"video": {"mime_type": "video/mp4", "id": "m4"}})),
-            MessageContent::Media { media: MediaKind::Video, media_id: "m4".into(), mime_type: Some("video/mp4".into()), sha256: None, caption: None, filename: None, url: None },
+            msg(
+                "video",
+                json!({"video": {"mime_type": "video/mp4", "id": "m4"}}),
+            ),
+            MessageContent::Media {
+                media: MediaKind::Video,
+                media_id: "m4".into(),
+                mime_type: Some("video/mp4".into()),
+                sha256: None,
+                caption: None,
+                filename: None,
+                url: None,
+            },
         ),
         (
-            msg("sticker", json!({"sticker": {"mime_type": "image/webp", "id": "m5", "animated": false}})),
-            MessageContent::Media { media: MediaKind::Sticker, media_id: "m5".into(), mime_type: Some("image/webp".into()), sha256: None, caption: None, filename: None, url: None },
+            msg(
+                "sticker",
+                json!({"sticker": {"mime_type": "image/webp", "id": "m5", "animated": false}}),
+            ),
+            MessageContent::Media {
+                media: MediaKind::Sticker,
+                media_id: "m5".into(),
+                mime_type: Some("image/webp".into()),
+                sha256: None,
+                caption: None,
+                filename: None,
+                url: None,
+            },
         ),
         (
             msg("image", json!({"image": {"mime_type": "image/jpeg"}})),
             MessageContent::Other,
         ),
         (
-            msg("location", json!({"location": {"latitude": -23.5505, "longitude": -46.6333, "name": "Loja", "address": "Av. Paulista"}})),
-            MessageContent::Location { latitude: -23.5505, longitude: -46.6333, name: Some("Loja".into()), address: Some("Av. Paulista".into()), url: None },
+            msg(
+                "location",
+                json!({"location": {"latitude": -23.5505, "longitude": -46.6333, "name": "Loja", "address": "Av. Paulista"}}),
+            ),
+            MessageContent::Location {
+                latitude: -23.5505,
+                longitude: -46.6333,
+                name: Some("Loja".into()),
+                address: Some("Av. Paulista".into()),
+                url: None,
+            },
         ),
         (
-            msg("reaction", json!({"reaction": {"message_id": "wamid.OUT", "emoji": "👍"}})),
-            MessageContent::Reaction { message_id: "wamid.OUT".into(), emoji: Some("👍".into()) },
+            msg(
+                "reaction",
+                json!({"reaction": {"message_id": "wamid.OUT", "emoji": "👍"}}),
+            ),
+            MessageContent::Reaction {
+                message_id: "wamid.OUT".into(),
+                emoji: Some("👍".into()),
+            },
         ),
         (
             msg("reaction", json!({"reaction": {"message_id": "wamid.OUT"}})),
-            MessageContent::Reaction { message_id: "wamid.OUT".into(), emoji: None },
+            MessageContent::Reaction {
+                message_id: "wamid.OUT".into(),
+                emoji: None,
+            },
         ),
         (
-            msg("contacts", json!({"contacts": [{"name": {"formatted_name": "Ana"}, "phones": [{"phone": "+55 16 99231-8222", "wa_id": "5516992318222"}]}]})),
-            MessageContent::Contacts { contacts: json!([{"name": {"formatted_name": "Ana"}, "phones": [{"phone": "+55 16 99231-8222", "wa_id": "5516992318222"}]}]) },
+            msg(
+                "contacts",
+                json!({"contacts": [{"name": {"formatted_name": "Ana"}, "phones": [{"phone": "+55 16 99231-8222", "wa_id": "5516992318222"}]}]}),
+            ),
+            MessageContent::Contacts {
+                contacts: json!([{"name": {"formatted_name": "Ana"}, "phones": [{"phone": "+55 16 99231-8222", "wa_id": "5516992318222"}]}]),
+            },
         ),
         (
-            msg("unsupported", json!({"errors": [{"code": 131051, "title": "Message type unknown"}], "unsupported": {"type": "edit"}})),
-            MessageContent::Unsupported { error_code: Some(131051) },
+            msg(
+                "unsupported",
+                json!({"errors": [{"code": 131051, "title": "Message type unknown"}], "unsupported": {"type": "edit"}}),
+            ),
+            MessageContent::Unsupported {
+                error_code: Some(131051),
+            },
         ),
-        (msg("unsupported", json!({})), MessageContent::Unsupported { error_code: None }),
         (
-            msg("system", json!({"system": {"body": "changed number", "type": "user_changed_number", "wa_id": "5516992318223"}})),
+            msg("unsupported", json!({})),
+            MessageContent::Unsupported { error_code: None },
+        ),
+        (
+            msg(
+                "system",
+                json!({"system": {"body": "changed number", "type": "user_changed_number", "wa_id": "5516992318223"}}),
+            ),
             MessageContent::Other,
         ),
-        (msg("order", json!({"order": {"catalog_id": "1", "product_items": []}})), MessageContent::Other),
-        (msg("hologram", json!({"hologram": {"x": 1}})), MessageContent::Other),
+        (
+            msg(
+                "order",
+                json!({"order": {"catalog_id": "1", "product_items": []}}),
+            ),
+            MessageContent::Other,
+        ),
+        (
+            msg("hologram", json!({"hologram": {"x": 1}})),
+            MessageContent::Other,
+        ),
         (msg("text", json!({"text": {}})), MessageContent::Other),
     ];
     for (message, expected) in cases {
@@ -168,7 +309,10 @@ fn context_and_referral() {
     assert_eq!(r.source_url.as_deref(), Some("https://fb.me/x"));
     assert_eq!(r.ctwa_clid.as_deref(), Some("clid1"));
 
-    let fwd = one_message(msg("text", json!({"text": {"body": "x"}, "context": {"frequently_forwarded": true, "forwarded": true}})));
+    let fwd = one_message(msg(
+        "text",
+        json!({"text": {"body": "x"}, "context": {"frequently_forwarded": true, "forwarded": true}}),
+    ));
     let ctx = fwd.context.unwrap();
     assert!(ctx.forwarded && ctx.frequently_forwarded && ctx.id.is_none());
 }
@@ -222,7 +366,11 @@ fn profile_name_comes_from_the_matching_contact() {
             {"from": "5521999999999", "id": "wamid.4", "timestamp": "1", "type": "text", "text": {"body": "d"}},
         ],
     }))));
-    let names: Vec<_> = batch.messages.iter().map(|m| m.profile_name.as_deref()).collect();
+    let names: Vec<_> = batch
+        .messages
+        .iter()
+        .map(|m| m.profile_name.as_deref())
+        .collect();
     assert_eq!(names, [Some("Bia"), Some("Ana"), Some("Bia"), None]);
     assert_eq!(batch.messages[1].user_id.as_deref(), Some("BR.1"));
     assert_eq!(batch.messages[0].user_id, None);
@@ -274,10 +422,16 @@ fn statuses_with_pricing_errors_and_callback_data() {
     // Unknown word and missing id: kept in `other`, never dropped.
     assert_eq!(batch.other.len(), 2);
     assert_eq!(batch.other[0].field, "messages");
-    assert_eq!(batch.other[0].phone_number_id.as_deref(), Some("106540352242922"));
+    assert_eq!(
+        batch.other[0].phone_number_id.as_deref(),
+        Some("106540352242922")
+    );
     assert_eq!(batch.other[0].raw["status"]["status"], "deleted");
     assert_eq!(batch.other[0].raw["entry_id"], "WABA1");
-    assert_eq!(batch.other[1].raw["status"], json!({"status": "read", "timestamp": "1"}));
+    assert_eq!(
+        batch.other[1].raw["status"],
+        json!({"status": "read", "timestamp": "1"})
+    );
 }
 
 #[test]
@@ -309,8 +463,11 @@ fn other_fields_and_errors_are_recorded() {
     ]});
     let batch = parse_json(&body);
     assert!(batch.messages.is_empty() && batch.statuses.is_empty());
-    let fields: Vec<(&str, Option<&str>)> =
-        batch.other.iter().map(|o| (o.field.as_str(), o.phone_number_id.as_deref())).collect();
+    let fields: Vec<(&str, Option<&str>)> = batch
+        .other
+        .iter()
+        .map(|o| (o.field.as_str(), o.phone_number_id.as_deref()))
+        .collect();
     assert_eq!(
         fields,
         [
@@ -331,7 +488,10 @@ fn other_fields_and_errors_are_recorded() {
     assert_eq!(batch.other[0].raw["value"]["event"], "APPROVED");
     assert_eq!(batch.other[4].raw["errors"][0]["code"], 131000);
     assert_eq!(batch.other[5].raw["value"]["something_new"], 1);
-    assert_eq!(batch.other[6].raw["value"]["messages"][0]["id"], "wamid.NOPN");
+    assert_eq!(
+        batch.other[6].raw["value"]["messages"][0]["id"],
+        "wamid.NOPN"
+    );
     assert_eq!(batch.other[9].raw, json!({"entry": {"id": "WABA2"}}));
 }
 
@@ -351,11 +511,26 @@ fn messages_without_id_go_to_other() {
 
 #[test]
 fn only_non_json_or_non_objects_are_errors() {
-    assert!(matches!(parse_at(b"{not json", 0), Err(WebhookParseError::MalformedJson(_))));
-    assert!(matches!(parse_at(b"", 0), Err(WebhookParseError::MalformedJson(_))));
-    assert_eq!(parse_at(b"[1,2]", 0), Err(WebhookParseError::NotAnObject("lista")));
-    assert_eq!(parse_at(b"\"x\"", 0), Err(WebhookParseError::NotAnObject("texto")));
-    assert_eq!(parse_at(b"null", 0), Err(WebhookParseError::NotAnObject("null")));
+    assert!(matches!(
+        parse_at(b"{not json", 0),
+        Err(WebhookParseError::MalformedJson(_))
+    ));
+    assert!(matches!(
+        parse_at(b"", 0),
+        Err(WebhookParseError::MalformedJson(_))
+    ));
+    assert_eq!(
+        parse_at(b"[1,2]", 0),
+        Err(WebhookParseError::NotAnObject("lista"))
+    );
+    assert_eq!(
+        parse_at(b"\"x\"", 0),
+        Err(WebhookParseError::NotAnObject("texto"))
+    );
+    assert_eq!(
+        parse_at(b"null", 0),
+        Err(WebhookParseError::NotAnObject("null"))
+    );
     let empty = parse_at(b"{}", 0).unwrap();
     assert_eq!(empty.other.len(), 1);
     assert_eq!(empty.other[0].field, UNRECOGNIZED_ENVELOPE);
@@ -371,23 +546,49 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         "\\PC{0,10}".prop_map(Value::String),
         prop_oneof![
-            Just("text"), Just("interactive"), Just("button"), Just("image"), Just("location"),
-            Just("reaction"), Just("contacts"), Just("unsupported"), Just("messages"),
-            Just("statuses"), Just("sent"), Just("1750857384"), Just("button_reply"),
+            Just("text"),
+            Just("interactive"),
+            Just("button"),
+            Just("image"),
+            Just("location"),
+            Just("reaction"),
+            Just("contacts"),
+            Just("unsupported"),
+            Just("messages"),
+            Just("statuses"),
+            Just("sent"),
+            Just("1750857384"),
+            Just("button_reply"),
         ]
         .prop_map(Value::from),
     ];
     let keys = prop_oneof![
-        Just("id".to_string()), Just("type".to_string()), Just("from".to_string()),
-        Just("timestamp".to_string()), Just("text".to_string()), Just("status".to_string()),
-        Just("errors".to_string()), Just("code".to_string()), Just("value".to_string()),
-        Just("field".to_string()), Just("metadata".to_string()), Just("phone_number_id".to_string()),
-        Just("messages".to_string()), Just("statuses".to_string()), Just("contacts".to_string()),
-        Just("context".to_string()), Just("referral".to_string()), Just("pricing".to_string()),
-        Just("interactive".to_string()), Just("button_reply".to_string()), Just("wa_id".to_string()),
+        Just("id".to_string()),
+        Just("type".to_string()),
+        Just("from".to_string()),
+        Just("timestamp".to_string()),
+        Just("text".to_string()),
+        Just("status".to_string()),
+        Just("errors".to_string()),
+        Just("code".to_string()),
+        Just("value".to_string()),
+        Just("field".to_string()),
+        Just("metadata".to_string()),
+        Just("phone_number_id".to_string()),
+        Just("messages".to_string()),
+        Just("statuses".to_string()),
+        Just("contacts".to_string()),
+        Just("context".to_string()),
+        Just("referral".to_string()),
+        Just("pricing".to_string()),
+        Just("interactive".to_string()),
+        Just("button_reply".to_string()),
+        Just("wa_id".to_string()),
         "[a-z_]{1,8}",
     ];
     leaf.prop_recursive(5, 64, 6, move |inner| {
@@ -449,9 +650,19 @@ struct Sender {
 
 #[derive(Clone, Debug)]
 enum GenChange {
-    Messages { pnid: String, sender: Sender, messages: Vec<GenMessage> },
-    Statuses { pnid: String, statuses: Vec<(Value, StatusUpdate)> },
-    Other { field: String, value: Value },
+    Messages {
+        pnid: String,
+        sender: Sender,
+        messages: Vec<GenMessage>,
+    },
+    Statuses {
+        pnid: String,
+        statuses: Vec<(Value, StatusUpdate)>,
+    },
+    Other {
+        field: String,
+        value: Value,
+    },
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -475,8 +686,11 @@ fn dyadic() -> impl Strategy<Value = f64> {
 /// (type, fields to merge into the message, expected content)
 fn arb_content() -> impl Strategy<Value = (String, Value, MessageContent)> {
     let media_kind = prop_oneof![
-        Just(MediaKind::Image), Just(MediaKind::Document), Just(MediaKind::Audio),
-        Just(MediaKind::Video), Just(MediaKind::Sticker),
+        Just(MediaKind::Image),
+        Just(MediaKind::Document),
+        Just(MediaKind::Audio),
+        Just(MediaKind::Video),
+        Just(MediaKind::Sticker),
     ];
     prop_oneof![
         text().prop_map(|body| ("text".into(), json!({"text": {"body": body}}), MessageContent::Text { body })),
@@ -555,38 +769,59 @@ fn arb_context() -> impl Strategy<Value = Option<(Value, MessageContext)>> {
         Just(None),
         ("[0-9]{11}", ident()).prop_map(|(from, id)| Some((
             json!({"from": from, "id": id}),
-            MessageContext { id: Some(id), from: Some(from), forwarded: false, frequently_forwarded: false },
+            MessageContext {
+                id: Some(id),
+                from: Some(from),
+                forwarded: false,
+                frequently_forwarded: false
+            },
         ))),
-        Just(Some((json!({"forwarded": true}), MessageContext { forwarded: true, ..Default::default() }))),
+        Just(Some((
+            json!({"forwarded": true}),
+            MessageContext {
+                forwarded: true,
+                ..Default::default()
+            }
+        ))),
         Just(Some((
             json!({"forwarded": true, "frequently_forwarded": true}),
-            MessageContext { forwarded: true, frequently_forwarded: true, ..Default::default() },
+            MessageContext {
+                forwarded: true,
+                frequently_forwarded: true,
+                ..Default::default()
+            },
         ))),
     ]
 }
 
 fn arb_referral() -> impl Strategy<Value = Option<(Value, Referral)>> {
-    proptest::option::of((ident(), text(), text(), proptest::option::of(ident()), prop_oneof![Just("image"), Just("video")]))
-        .prop_map(|r| {
-            r.map(|(source_id, headline, body, ctwa_clid, media_type)| {
-                let mut json = json!({
-                    "source_url": "https://fb.me/abc", "source_id": source_id, "source_type": "ad",
-                    "headline": headline, "body": body, "media_type": media_type,
-                    "thumbnail_url": "https://x.example/t.jpg", "welcome_message": {"text": "Olá"},
-                });
-                put(&mut json, "ctwa_clid", &ctwa_clid);
-                let referral = Referral {
-                    source_url: Some("https://fb.me/abc".into()),
-                    source_id: Some(source_id),
-                    source_type: Some("ad".into()),
-                    headline: Some(headline),
-                    body: Some(body),
-                    media_type: Some(media_type.into()),
-                    ctwa_clid,
-                };
-                (json, referral)
-            })
+    proptest::option::of((
+        ident(),
+        text(),
+        text(),
+        proptest::option::of(ident()),
+        prop_oneof![Just("image"), Just("video")],
+    ))
+    .prop_map(|r| {
+        r.map(|(source_id, headline, body, ctwa_clid, media_type)| {
+            let mut json = json!({
+                "source_url": "https://fb.me/abc", "source_id": source_id, "source_type": "ad",
+                "headline": headline, "body": body, "media_type": media_type,
+                "thumbnail_url": "https://x.example/t.jpg", "welcome_message": {"text": "Olá"},
+            });
+            put(&mut json, "ctwa_clid", &ctwa_clid);
+            let referral = Referral {
+                source_url: Some("https://fb.me/abc".into()),
+                source_id: Some(source_id),
+                source_type: Some("ad".into()),
+                headline: Some(headline),
+                body: Some(body),
+                media_type: Some(media_type.into()),
+                ctwa_clid,
+            };
+            (json, referral)
         })
+    })
 }
 
 fn arb_message() -> impl Strategy<Value = GenMessage> {
@@ -620,28 +855,64 @@ fn arb_sender() -> impl Strategy<Value = Sender> {
     )
         .prop_map(|(wa_id, user_id, user_id_in_message, name)| {
             // WhatsApp always gives at least one of the two identifiers.
-            let user_id = if wa_id.is_none() && user_id.is_none() { Some("BR.123".to_string()) } else { user_id };
+            let user_id = if wa_id.is_none() && user_id.is_none() {
+                Some("BR.123".to_string())
+            } else {
+                user_id
+            };
             // Without a phone number the message itself names the user.
             let user_id_in_message = user_id_in_message || wa_id.is_none();
-            Sender { wa_id, user_id, user_id_in_message, name }
+            Sender {
+                wa_id,
+                user_id,
+                user_id_in_message,
+                name,
+            }
         })
 }
 
-fn arb_status() -> impl Strategy<Value = (Value, DeliveryStatus, i64, Option<String>, Option<String>, Option<Pricing>, Vec<WaError>)> {
+/// A status as WhatsApp writes it and its parsed form, routed to the number filled in later.
+fn arb_status() -> impl Strategy<Value = StatusUpdate> {
     let status = prop_oneof![
-        Just(DeliveryStatus::Sent), Just(DeliveryStatus::Delivered),
-        Just(DeliveryStatus::Read), Just(DeliveryStatus::Failed),
+        Just(DeliveryStatus::Sent),
+        Just(DeliveryStatus::Delivered),
+        Just(DeliveryStatus::Read),
+        Just(DeliveryStatus::Failed),
     ];
-    let pricing = proptest::option::of((any::<bool>(), prop_oneof![Just("regular"), Just("free_customer_service"), Just("free_entry_point")],
-        prop_oneof![Just("marketing"), Just("utility"), Just("authentication"), Just("service"), Just("referral_conversion")]))
-        .prop_map(|p| p.map(|(billable, kind, category)| Pricing {
+    let pricing = proptest::option::of((
+        any::<bool>(),
+        prop_oneof![
+            Just("regular"),
+            Just("free_customer_service"),
+            Just("free_entry_point")
+        ],
+        prop_oneof![
+            Just("marketing"),
+            Just("utility"),
+            Just("authentication"),
+            Just("service"),
+            Just("referral_conversion")
+        ],
+    ))
+    .prop_map(|p| {
+        p.map(|(billable, kind, category)| Pricing {
             billable: Some(billable),
             pricing_model: Some("PMP".into()),
             pricing_type: Some(kind.into()),
             category: Some(category.into()),
-        }));
-    let error = (prop_oneof![Just(131047i64), Just(131026), Just(130429), Just(131056)], text(), proptest::option::of(text()))
-        .prop_map(|(code, title, details)| WaError { code, title: Some(title.clone()), message: Some(title), details });
+        })
+    });
+    let error = (
+        prop_oneof![Just(131047i64), Just(131026), Just(130429), Just(131056)],
+        text(),
+        proptest::option::of(text()),
+    )
+        .prop_map(|(code, title, details)| WaError {
+            code,
+            title: Some(title.clone()),
+            message: Some(title),
+            details,
+        });
     (ident(), status, 1i64..4_000_000_000, proptest::option::of("[0-9]{12,13}"), proptest::option::of("[ -~]{1,20}"), pricing, proptest::collection::vec(error, 0..3))
         .prop_map(|(id, status, ts, recipient, biz, pricing, errors)| {
             let mut json = json!({"id": format!("wamid.{id}"), "status": status.as_str(), "timestamp": ts.to_string()});
@@ -659,35 +930,56 @@ fn arb_status() -> impl Strategy<Value = (Value, DeliveryStatus, i64, Option<Str
                     ej
                 }).collect();
             }
-            (json, status, ts, recipient, biz, pricing, errors)
+            StatusUpdate {
+                phone_number_id: String::new(),
+                wamid: json["id"].as_str().unwrap().to_string(),
+                status,
+                timestamp: ts * 1000,
+                recipient_id: recipient,
+                biz_opaque_callback_data: biz,
+                pricing,
+                errors,
+                raw: json,
+            }
         })
 }
 
 fn arb_change() -> impl Strategy<Value = GenChange> {
     prop_oneof![
-        ("[0-9]{15}", arb_sender(), proptest::collection::vec(arb_message(), 1..4))
-            .prop_map(|(pnid, sender, messages)| GenChange::Messages { pnid, sender, messages }),
-        ("[0-9]{15}", proptest::collection::vec(arb_status(), 1..4)).prop_map(|(pnid, statuses)| {
-            let statuses = statuses
-                .into_iter()
-                .map(|(json, status, ts, recipient_id, biz, pricing, errors)| {
-                    let update = StatusUpdate {
-                        phone_number_id: pnid.clone(),
-                        wamid: json["id"].as_str().unwrap().to_string(),
-                        status,
-                        timestamp: ts * 1000,
-                        recipient_id,
-                        biz_opaque_callback_data: biz,
-                        pricing,
-                        errors,
-                        raw: json.clone(),
-                    };
-                    (json, update)
-                })
-                .collect();
-            GenChange::Statuses { pnid, statuses }
-        }),
-        (prop_oneof![Just("message_template_status_update"), Just("account_update"), Just("phone_number_quality_update"), Just("brand_new_field")], text())
+        (
+            "[0-9]{15}",
+            arb_sender(),
+            proptest::collection::vec(arb_message(), 1..4)
+        )
+            .prop_map(|(pnid, sender, messages)| GenChange::Messages {
+                pnid,
+                sender,
+                messages
+            }),
+        ("[0-9]{15}", proptest::collection::vec(arb_status(), 1..4)).prop_map(
+            |(pnid, statuses)| {
+                let statuses = statuses
+                    .into_iter()
+                    .map(|update| {
+                        let update = StatusUpdate {
+                            phone_number_id: pnid.clone(),
+                            ..update
+                        };
+                        (update.raw.clone(), update)
+                    })
+                    .collect();
+                GenChange::Statuses { pnid, statuses }
+            }
+        ),
+        (
+            prop_oneof![
+                Just("message_template_status_update"),
+                Just("account_update"),
+                Just("phone_number_quality_update"),
+                Just("brand_new_field")
+            ],
+            text()
+        )
             .prop_map(|(field, reason)| GenChange::Other {
                 field: field.into(),
                 value: json!({"event": "REJECTED", "reason": reason, "message_template_id": 123}),
@@ -703,7 +995,11 @@ fn build(entries: &[(String, Vec<GenChange>)]) -> (Value, WebhookBatch) {
         let mut json_changes = Vec::new();
         for change in changes {
             match change {
-                GenChange::Messages { pnid, sender, messages } => {
+                GenChange::Messages {
+                    pnid,
+                    sender,
+                    messages,
+                } => {
                     let mut contact = json!({"profile": {}});
                     put(&mut contact["profile"], "name", &sender.name);
                     put(&mut contact, "wa_id", &sender.wa_id);
@@ -738,7 +1034,9 @@ fn build(entries: &[(String, Vec<GenChange>)]) -> (Value, WebhookBatch) {
                     }}));
                 }
                 GenChange::Statuses { pnid, statuses } => {
-                    expected.statuses.extend(statuses.iter().map(|(_, s)| s.clone()));
+                    expected
+                        .statuses
+                        .extend(statuses.iter().map(|(_, s)| s.clone()));
                     json_changes.push(json!({"field": "messages", "value": {
                         "messaging_product": "whatsapp",
                         "metadata": {"display_phone_number": "5511900000000", "phone_number_id": pnid},
@@ -757,7 +1055,10 @@ fn build(entries: &[(String, Vec<GenChange>)]) -> (Value, WebhookBatch) {
         }
         json_entries.push(json!({"id": entry_id, "changes": json_changes}));
     }
-    (json!({"object": "whatsapp_business_account", "entry": json_entries}), expected)
+    (
+        json!({"object": "whatsapp_business_account", "entry": json_entries}),
+        expected,
+    )
 }
 
 proptest! {

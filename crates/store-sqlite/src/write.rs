@@ -1,0 +1,1064 @@
+//! The write paths that span several tables: webhook ingestion, the outbox and status application.
+//! Every function here runs inside a write transaction the caller opened with `BEGIN IMMEDIATE`.
+
+use crate::db_err;
+use crate::rows::{self, message_columns};
+use balcao_domain::outbound::{OutboundContent, SendError};
+use balcao_domain::status::DeliveryStatus;
+use balcao_domain::webhook::{InboundMessage, Referral, StatusUpdate, WaError, WebhookBatch};
+use balcao_domain::*;
+use balcao_store::*;
+use serde_json::{Value, json};
+use sqlx::{Row, SqliteConnection};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+type Conn = SqliteConnection;
+
+#[derive(Clone, Copy)]
+struct Routed {
+    number: i64,
+    workspace: i64,
+}
+
+/// What was last written for a contact during this ingest call, to skip repeated upserts.
+struct SeenContact {
+    id: i64,
+    wa_id: String,
+    profile_name: Option<String>,
+    user_id: Option<String>,
+}
+
+/// Lookups cached for the duration of one `ingest` call (one transaction).
+#[derive(Default)]
+struct IngestCache {
+    numbers: HashMap<String, Option<Routed>>,
+    contacts: HashMap<(i64, String), SeenContact>,
+    open_conversations: HashMap<(i64, i64), i64>,
+    /// Conversation id → newest inbound timestamp, written once at the end.
+    touched: BTreeMap<i64, i64>,
+}
+
+pub(crate) async fn ingest(
+    conn: &mut Conn,
+    deliveries: &[WebhookBatch],
+    now: Millis,
+) -> Result<Vec<IngestReport>> {
+    let mut cache = IngestCache::default();
+    let mut reports = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        let mut report = IngestReport::default();
+        ingest_messages(conn, &mut cache, &delivery.messages, now, &mut report).await?;
+        for status in &delivery.statuses {
+            ingest_status(conn, &mut cache, status, now, &mut report).await?;
+        }
+        for other in &delivery.other {
+            let routed = match &other.phone_number_id {
+                Some(id) => route(conn, &mut cache, id).await?,
+                None => None,
+            };
+            insert_unrouted(
+                conn,
+                routed.map(|r| r.workspace),
+                other.phone_number_id.as_deref(),
+                &other.field,
+                &other.raw,
+                now,
+            )
+            .await?;
+            report.unrouted += 1;
+        }
+        reports.push(report);
+    }
+    for (conversation, timestamp) in &cache.touched {
+        sqlx::query(
+            "UPDATE conversations
+             SET last_inbound_at = MAX(COALESCE(last_inbound_at, $1), $1),
+                 last_message_at = MAX(last_message_at, $1)
+             WHERE id = $2",
+        )
+        .bind(timestamp)
+        .bind(conversation)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(reports)
+}
+
+async fn route(conn: &mut Conn, cache: &mut IngestCache, phone_number_id: &str) -> Result<Option<Routed>> {
+    if let Some(known) = cache.numbers.get(phone_number_id) {
+        return Ok(*known);
+    }
+    let routed = sqlx::query("SELECT id, workspace_id FROM numbers WHERE phone_number_id = $1")
+        .bind(phone_number_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .map(|row| -> Result<Routed> {
+            Ok(Routed {
+                number: row.try_get(0).map_err(db_err)?,
+                workspace: row.try_get(1).map_err(db_err)?,
+            })
+        })
+        .transpose()?;
+    cache.numbers.insert(phone_number_id.to_owned(), routed);
+    Ok(routed)
+}
+
+async fn insert_unrouted(
+    conn: &mut Conn,
+    workspace: Option<i64>,
+    phone_number_id: Option<&str>,
+    kind: &str,
+    raw: &Value,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO unrouted (workspace_id, phone_number_id, kind, raw, received_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(workspace)
+    .bind(phone_number_id)
+    .bind(kind)
+    .bind(raw.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn insert_event(
+    conn: &mut Conn,
+    workspace: i64,
+    conversation: i64,
+    kind: &str,
+    message: Option<i64>,
+    data: &Value,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(workspace)
+    .bind(conversation)
+    .bind(kind)
+    .bind(message)
+    .bind(data.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn ingest_messages(
+    conn: &mut Conn,
+    cache: &mut IngestCache,
+    messages: &[InboundMessage],
+    now: Millis,
+    report: &mut IngestReport,
+) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    // One query per number finds the wamids already stored, so a redelivered message touches
+    // neither its contact nor its conversation.
+    let mut wamids_by_number: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for message in messages {
+        if let Some(routed) = route(conn, cache, &message.phone_number_id).await? {
+            wamids_by_number.entry(routed.number).or_default().push(&message.wamid);
+        }
+    }
+    let mut stored: HashSet<(i64, String)> = HashSet::new();
+    for (number, wamids) in &wamids_by_number {
+        let rows = sqlx::query(
+            "SELECT wamid FROM messages
+             WHERE number_id = $1 AND wamid IN (SELECT value FROM json_each($2))",
+        )
+        .bind(number)
+        .bind(serde_json::to_string(wamids).map_err(|e| StoreError::Database(e.to_string()))?)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        for row in rows {
+            stored.insert((*number, row.try_get(0).map_err(db_err)?));
+        }
+    }
+
+    for message in messages {
+        let Some(routed) = route(conn, cache, &message.phone_number_id).await? else {
+            insert_unrouted(conn, None, Some(&message.phone_number_id), "message", &message.raw, now)
+                .await?;
+            report.unrouted += 1;
+            continue;
+        };
+        // `insert` is false when the wamid was already seen (stored, or earlier in this call).
+        if !stored.insert((routed.number, message.wamid.clone())) {
+            report.messages_duplicate += 1;
+            continue;
+        }
+        let Some(contact) = inbound_contact(conn, cache, routed.workspace, message, now).await?
+        else {
+            // Neither a wa_id nor a known user_id: nothing to attach it to, but never lose it.
+            insert_unrouted(
+                conn,
+                Some(routed.workspace),
+                Some(&message.phone_number_id),
+                "message",
+                &message.raw,
+                now,
+            )
+            .await?;
+            report.unrouted += 1;
+            continue;
+        };
+        let conversation = open_conversation(
+            conn,
+            cache,
+            routed,
+            contact,
+            message.timestamp,
+            message.referral.as_ref(),
+        )
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
+                                   wamid, message_type, text, payload, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'in', $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (number_id, wamid) DO NOTHING
+             RETURNING id",
+        )
+        .bind(routed.workspace)
+        .bind(routed.number)
+        .bind(conversation)
+        .bind(contact)
+        .bind(&message.wamid)
+        .bind(&message.message_type)
+        .bind(message.content.display_text())
+        .bind(message.raw.to_string())
+        .bind(message.timestamp)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = inserted else {
+            report.messages_duplicate += 1;
+            continue;
+        };
+        let id: i64 = row.try_get(0).map_err(db_err)?;
+        insert_event(
+            conn,
+            routed.workspace,
+            conversation,
+            "message_in",
+            Some(id),
+            &json!({ "wamid": message.wamid, "type": message.message_type }),
+            now,
+        )
+        .await?;
+        let newest = cache.touched.entry(conversation).or_insert(message.timestamp);
+        *newest = (*newest).max(message.timestamp);
+        report.messages_new += 1;
+        report.new_messages.push(MessageId(id));
+        if !report.conversations.contains(&ConversationId(conversation)) {
+            report.conversations.push(ConversationId(conversation));
+        }
+    }
+    Ok(())
+}
+
+/// Finds or creates the sender's contact, refreshing the wa_id last seen and the profile name.
+async fn inbound_contact(
+    conn: &mut Conn,
+    cache: &mut IngestCache,
+    workspace: i64,
+    message: &InboundMessage,
+    now: Millis,
+) -> Result<Option<i64>> {
+    let Some(from) = &message.from else {
+        let Some(user_id) = &message.user_id else {
+            return Ok(None);
+        };
+        let row = sqlx::query(
+            "SELECT id FROM contacts WHERE workspace_id = $1 AND user_id = $2 ORDER BY id LIMIT 1",
+        )
+        .bind(workspace)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        return row.map(|r| r.try_get(0).map_err(db_err)).transpose();
+    };
+    let key = (workspace, from.match_key());
+    if let Some(seen) = cache.contacts.get(&key)
+        && seen.wa_id == from.as_str()
+        && (message.profile_name.is_none() || message.profile_name == seen.profile_name)
+        && (message.user_id.is_none() || message.user_id == seen.user_id)
+    {
+        return Ok(Some(seen.id));
+    }
+    let row = sqlx::query(
+        "INSERT INTO contacts (workspace_id, wa_id, match_key, profile_name, user_id, created_at,
+                               updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (workspace_id, match_key) DO UPDATE SET
+             wa_id = excluded.wa_id,
+             profile_name = COALESCE(excluded.profile_name, contacts.profile_name),
+             user_id = COALESCE(excluded.user_id, contacts.user_id),
+             updated_at = excluded.updated_at
+         RETURNING id, profile_name, user_id",
+    )
+    .bind(workspace)
+    .bind(from.as_str())
+    .bind(&key.1)
+    .bind(&message.profile_name)
+    .bind(&message.user_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let id: i64 = row.try_get(0).map_err(db_err)?;
+    cache.contacts.insert(
+        key,
+        SeenContact {
+            id,
+            wa_id: from.as_str().to_owned(),
+            profile_name: row.try_get(1).map_err(db_err)?,
+            user_id: row.try_get(2).map_err(db_err)?,
+        },
+    );
+    Ok(Some(id))
+}
+
+/// The contact's open conversation on the number, opened now when there is none.
+async fn open_conversation(
+    conn: &mut Conn,
+    cache: &mut IngestCache,
+    routed: Routed,
+    contact: i64,
+    at: Millis,
+    referral: Option<&Referral>,
+) -> Result<i64> {
+    if let Some(id) = cache.open_conversations.get(&(contact, routed.number)) {
+        return Ok(*id);
+    }
+    let id = find_or_open_conversation(conn, routed, contact, at, referral).await?;
+    cache.open_conversations.insert((contact, routed.number), id);
+    Ok(id)
+}
+
+async fn find_or_open_conversation(
+    conn: &mut Conn,
+    routed: Routed,
+    contact: i64,
+    at: Millis,
+    referral: Option<&Referral>,
+) -> Result<i64> {
+    const FIND: &str =
+        "SELECT id FROM conversations WHERE contact_id = $1 AND number_id = $2 AND status = 'open'";
+    let found = sqlx::query(FIND)
+        .bind(contact)
+        .bind(routed.number)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if let Some(row) = found {
+        return row.try_get(0).map_err(db_err);
+    }
+    let referral = referral
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Database(e.to_string()))?;
+    let opened = sqlx::query(
+        "INSERT INTO conversations (workspace_id, number_id, contact_id, status, opened_at,
+                                    last_message_at, referral)
+         VALUES ($1, $2, $3, 'open', $4, $4, $5)
+         ON CONFLICT (contact_id, number_id) WHERE status = 'open' DO NOTHING
+         RETURNING id",
+    )
+    .bind(routed.workspace)
+    .bind(routed.number)
+    .bind(contact)
+    .bind(at)
+    .bind(referral)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match opened {
+        Some(row) => row.try_get(0).map_err(db_err),
+        None => sqlx::query(FIND)
+            .bind(contact)
+            .bind(routed.number)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .try_get(0)
+            .map_err(db_err),
+    }
+}
+
+/// What a status report says, as stored in `message_statuses`.
+struct StatusFacts {
+    status: DeliveryStatus,
+    wamid: String,
+    timestamp: Millis,
+    pricing_category: Option<String>,
+    pricing_type: Option<String>,
+    billable: Option<bool>,
+    errors: Vec<WaError>,
+}
+
+impl StatusFacts {
+    fn from_update(update: &StatusUpdate) -> Self {
+        let pricing = update.pricing.clone().unwrap_or_default();
+        StatusFacts {
+            status: update.status,
+            wamid: update.wamid.clone(),
+            timestamp: update.timestamp,
+            pricing_category: pricing.category,
+            pricing_type: pricing.pricing_type,
+            billable: pricing.billable,
+            errors: update.errors.clone(),
+        }
+    }
+
+    fn has_pricing(&self) -> bool {
+        self.pricing_category.is_some() || self.pricing_type.is_some() || self.billable.is_some()
+    }
+}
+
+/// An outbound message a status can be applied to.
+struct Target {
+    id: i64,
+    workspace: i64,
+    conversation: i64,
+    status: DeliveryStatus,
+}
+
+async fn ingest_status(
+    conn: &mut Conn,
+    cache: &mut IngestCache,
+    update: &StatusUpdate,
+    now: Millis,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let Some(routed) = route(conn, cache, &update.phone_number_id).await? else {
+        insert_unrouted(conn, None, Some(&update.phone_number_id), "status", &update.raw, now)
+            .await?;
+        report.unrouted += 1;
+        return Ok(());
+    };
+    let facts = StatusFacts::from_update(update);
+    let errors = serde_json::to_string(&facts.errors).map_err(|e| StoreError::Database(e.to_string()))?;
+    let inserted = sqlx::query(
+        "INSERT INTO message_statuses (workspace_id, number_id, wamid, status, timestamp,
+                                       recipient_id, biz_opaque, pricing_category, pricing_type,
+                                       billable, errors, raw, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (number_id, wamid, status) DO NOTHING
+         RETURNING id",
+    )
+    .bind(routed.workspace)
+    .bind(routed.number)
+    .bind(&update.wamid)
+    .bind(update.status.as_str())
+    .bind(update.timestamp)
+    .bind(&update.recipient_id)
+    .bind(&update.biz_opaque_callback_data)
+    .bind(&facts.pricing_category)
+    .bind(&facts.pricing_type)
+    .bind(facts.billable)
+    .bind(errors)
+    .bind(update.raw.to_string())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if inserted.is_none() {
+        report.statuses_duplicate += 1;
+        return Ok(());
+    }
+    report.statuses_new += 1;
+
+    let known = sqlx::query(
+        "SELECT id, workspace_id, conversation_id, status FROM messages
+         WHERE number_id = $1 AND wamid = $2 AND direction = 'out'",
+    )
+    .bind(routed.number)
+    .bind(&update.wamid)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if let Some(row) = known {
+        let mut target = target_from_row(&row)?;
+        apply_status(conn, &mut target, &facts, now).await?;
+        return Ok(());
+    }
+    // The wamid is not known yet. When the status carries our idempotency key and that message's
+    // send answer was never recorded, the status itself tells us the wamid.
+    if let Some(key) = &update.biz_opaque_callback_data {
+        let in_flight = sqlx::query(
+            "SELECT id FROM messages
+             WHERE workspace_id = $1 AND idempotency_key = $2 AND number_id = $3
+               AND direction = 'out' AND wamid IS NULL
+               AND (status = 'sending' OR (status = 'queued' AND attempts > 0))",
+        )
+        .bind(routed.workspace)
+        .bind(key)
+        .bind(routed.number)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if let Some(row) = in_flight {
+            let id: i64 = row.try_get(0).map_err(db_err)?;
+            let sent_to = update.recipient_id.as_deref().and_then(|r| WaId::parse(r).ok());
+            accept(conn, id, &update.wamid, sent_to.as_ref(), false, "send_reconciled", now).await?;
+        }
+    }
+    Ok(())
+}
+
+fn target_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Target> {
+    Ok(Target {
+        id: row.try_get("id").map_err(db_err)?,
+        workspace: row.try_get("workspace_id").map_err(db_err)?,
+        conversation: row.try_get("conversation_id").map_err(db_err)?,
+        status: rows::status(&row.try_get::<String, _>("status").map_err(db_err)?)?,
+    })
+}
+
+fn send_error_of(error: &WaError) -> SendError {
+    SendError {
+        code: error.code,
+        title: error.title.clone().or_else(|| error.message.clone()).unwrap_or_default(),
+        details: error.details.clone(),
+    }
+}
+
+/// Applies one status report to an outbound message: the status moves only as
+/// [`DeliveryStatus::advance`] allows, pricing is kept whenever reported, the error of a `failed`.
+async fn apply_status(
+    conn: &mut Conn,
+    target: &mut Target,
+    facts: &StatusFacts,
+    now: Millis,
+) -> Result<()> {
+    let next = target.status.advance(facts.status);
+    let error = match next {
+        Some(DeliveryStatus::Failed) => facts.errors.first().map(send_error_of),
+        _ => None,
+    };
+    if next.is_some() || facts.has_pricing() {
+        sqlx::query(
+            "UPDATE messages SET
+                 status = $1,
+                 pricing_category = COALESCE($2, pricing_category),
+                 pricing_type = COALESCE($3, pricing_type),
+                 billable = COALESCE($4, billable),
+                 error_code = COALESCE($5, error_code),
+                 error_title = COALESCE($6, error_title),
+                 error_details = COALESCE($7, error_details),
+                 updated_at = $8
+             WHERE id = $9",
+        )
+        .bind(next.unwrap_or(target.status).as_str())
+        .bind(&facts.pricing_category)
+        .bind(&facts.pricing_type)
+        .bind(facts.billable)
+        .bind(error.as_ref().map(|e| e.code))
+        .bind(error.as_ref().map(|e| e.title.clone()))
+        .bind(error.as_ref().and_then(|e| e.details.clone()))
+        .bind(now)
+        .bind(target.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    insert_event(
+        conn,
+        target.workspace,
+        target.conversation,
+        "status",
+        Some(target.id),
+        &json!({
+            "wamid": facts.wamid,
+            "status": facts.status.as_str(),
+            "timestamp": facts.timestamp,
+            "applied": next.is_some(),
+            "error": error,
+        }),
+        now,
+    )
+    .await?;
+    if let Some(status) = next {
+        target.status = status;
+    }
+    Ok(())
+}
+
+/// Records the wamid of an outbound message (status `accepted`) and applies the statuses that
+/// arrived for it before. With `only_sending`, does nothing unless the message is in `sending`.
+/// Returns whether the message was accepted.
+async fn accept(
+    conn: &mut Conn,
+    message: i64,
+    wamid: &str,
+    sent_wa_id: Option<&WaId>,
+    only_sending: bool,
+    event_kind: &str,
+    now: Millis,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "UPDATE messages SET
+             wamid = $1, sent_wa_id = COALESCE($2, sent_wa_id), status = 'accepted',
+             lease_until = NULL, next_attempt_at = NULL,
+             error_code = NULL, error_title = NULL, error_details = NULL, updated_at = $3
+         WHERE id = $4 AND ($5 = 0 OR status = 'sending')
+         RETURNING id, workspace_id, number_id, conversation_id, contact_id, status",
+    )
+    .bind(wamid)
+    .bind(sent_wa_id.map(|w| w.as_str()))
+    .bind(now)
+    .bind(message)
+    .bind(only_sending)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let mut target = target_from_row(&row)?;
+    let number: i64 = row.try_get("number_id").map_err(db_err)?;
+    let contact: i64 = row.try_get("contact_id").map_err(db_err)?;
+    if let Some(wa_id) = sent_wa_id {
+        // The wa_id WhatsApp answered with is the contact's real one (9th-digit form); only when it
+        // is the same person, so the match key stays right.
+        sqlx::query(
+            "UPDATE contacts SET wa_id = $1, updated_at = $2
+             WHERE id = $3 AND match_key = $4 AND wa_id <> $1",
+        )
+        .bind(wa_id.as_str())
+        .bind(now)
+        .bind(contact)
+        .bind(wa_id.match_key())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    insert_event(
+        conn,
+        target.workspace,
+        target.conversation,
+        event_kind,
+        Some(target.id),
+        &json!({ "wamid": wamid, "wa_id": sent_wa_id }),
+        now,
+    )
+    .await?;
+    let pending = sqlx::query(
+        "SELECT status, wamid, timestamp, pricing_category, pricing_type, billable, errors
+         FROM message_statuses WHERE number_id = $1 AND wamid = $2
+         ORDER BY timestamp, id",
+    )
+    .bind(number)
+    .bind(wamid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for row in pending {
+        let facts = StatusFacts {
+            status: rows::status(&row.try_get::<String, _>("status").map_err(db_err)?)?,
+            wamid: row.try_get("wamid").map_err(db_err)?,
+            timestamp: row.try_get("timestamp").map_err(db_err)?,
+            pricing_category: row.try_get("pricing_category").map_err(db_err)?,
+            pricing_type: row.try_get("pricing_type").map_err(db_err)?,
+            billable: row.try_get("billable").map_err(db_err)?,
+            errors: serde_json::from_value(rows::json(
+                &row.try_get::<String, _>("errors").map_err(db_err)?,
+            )?)
+            .map_err(|e| StoreError::Corrupt(format!("status errors: {e}")))?,
+        };
+        apply_status(conn, &mut target, &facts, now).await?;
+    }
+    Ok(true)
+}
+
+// ---- the outbox ------------------------------------------------------------------------------
+
+pub(crate) async fn message_by_id(conn: &mut Conn, id: i64) -> Result<Message> {
+    let row = sqlx::query(concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    rows::message(&row)
+}
+
+async fn message_by_key(conn: &mut Conn, workspace: i64, key: &str) -> Result<Option<Message>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE workspace_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(workspace)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    row.as_ref().map(rows::message).transpose()
+}
+
+pub(crate) async fn enqueue_outbound(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    new: NewOutbound,
+    now: Millis,
+) -> Result<Enqueued> {
+    let number_ok = sqlx::query("SELECT 1 FROM numbers WHERE id = $1 AND workspace_id = $2")
+        .bind(new.number_id.0)
+        .bind(workspace.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if number_ok.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    if let Some(key) = &new.idempotency_key
+        && let Some(message) = message_by_key(conn, workspace.0, key).await?
+    {
+        return Ok(Enqueued {
+            message,
+            created: false,
+        });
+    }
+    let contact = outbound_contact(conn, workspace.0, &new.to, now).await?;
+    let routed = Routed {
+        number: new.number_id.0,
+        workspace: workspace.0,
+    };
+    let conversation = find_or_open_conversation(conn, routed, contact, now, None).await?;
+    let payload =
+        serde_json::to_string(&new.content).map_err(|e| StoreError::Database(e.to_string()))?;
+    let inserted = sqlx::query(
+        "INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
+                               message_type, text, payload, status, to_wa_id, idempotency_key,
+                               author, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, 'queued', $8, $9, $10, 0, $11, $11, $11)
+         ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(workspace.0)
+    .bind(new.number_id.0)
+    .bind(conversation)
+    .bind(contact)
+    .bind(new.content.kind())
+    .bind(new.content.display_text())
+    .bind(payload)
+    .bind(new.to.as_str())
+    .bind(&new.idempotency_key)
+    .bind(&new.author)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let Some(row) = inserted else {
+        let key = new.idempotency_key.as_deref().unwrap_or_default();
+        let message = message_by_key(conn, workspace.0, key).await?.ok_or(StoreError::NotFound)?;
+        return Ok(Enqueued {
+            message,
+            created: false,
+        });
+    };
+    let id: i64 = row.try_get(0).map_err(db_err)?;
+    if new.idempotency_key.is_none() {
+        sqlx::query("UPDATE messages SET idempotency_key = 'msg-' || id WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    sqlx::query("UPDATE conversations SET last_message_at = MAX(last_message_at, $1) WHERE id = $2")
+        .bind(now)
+        .bind(conversation)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    insert_event(
+        conn,
+        workspace.0,
+        conversation,
+        "message_out",
+        Some(id),
+        &json!({ "author": new.author, "type": new.content.kind() }),
+        now,
+    )
+    .await?;
+    Ok(Enqueued {
+        message: message_by_id(conn, id).await?,
+        created: true,
+    })
+}
+
+/// Finds the contact for a destination (any 9th-digit form) or creates it with that wa_id.
+async fn outbound_contact(conn: &mut Conn, workspace: i64, to: &WaId, now: Millis) -> Result<i64> {
+    const FIND: &str = "SELECT id FROM contacts WHERE workspace_id = $1 AND match_key = $2";
+    let key = to.match_key();
+    if let Some(row) = sqlx::query(FIND)
+        .bind(workspace)
+        .bind(&key)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+    {
+        return row.try_get(0).map_err(db_err);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO contacts (workspace_id, wa_id, match_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (workspace_id, match_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(workspace)
+    .bind(to.as_str())
+    .bind(&key)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match inserted {
+        Some(row) => row.try_get(0).map_err(db_err),
+        None => sqlx::query(FIND)
+            .bind(workspace)
+            .bind(&key)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .try_get(0)
+            .map_err(db_err),
+    }
+}
+
+pub(crate) async fn claim_outbound(
+    conn: &mut Conn,
+    number: NumberId,
+    now: Millis,
+    limit: u32,
+    lease_millis: i64,
+) -> Result<Vec<OutboundJob>> {
+    let rows = sqlx::query(
+        "UPDATE messages SET status = 'sending', lease_until = $1, attempts = attempts + 1,
+                             updated_at = $2
+         WHERE id IN (SELECT id FROM messages
+                      WHERE number_id = $3 AND status = 'queued' AND next_attempt_at <= $2
+                      ORDER BY next_attempt_at, id LIMIT $4)
+         RETURNING id, workspace_id, number_id, conversation_id, payload, idempotency_key,
+                   attempts, next_attempt_at,
+                   (SELECT wa_id FROM contacts WHERE contacts.id = messages.contact_id) AS wa_id,
+                   (SELECT last_inbound_at FROM conversations
+                    WHERE conversations.id = messages.conversation_id) AS last_inbound_at",
+    )
+    .bind(now.saturating_add(lease_millis))
+    .bind(now)
+    .bind(number.0)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let payload: String = row.try_get("payload").map_err(db_err)?;
+        let content: OutboundContent = serde_json::from_str(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("outbound content: {e}")))?;
+        let due: i64 = row.try_get("next_attempt_at").map_err(db_err)?;
+        let job = OutboundJob {
+            message_id: MessageId(row.try_get("id").map_err(db_err)?),
+            workspace_id: WorkspaceId(row.try_get("workspace_id").map_err(db_err)?),
+            number_id: NumberId(row.try_get("number_id").map_err(db_err)?),
+            conversation_id: ConversationId(row.try_get("conversation_id").map_err(db_err)?),
+            to: rows::wa_id(&row.try_get::<String, _>("wa_id").map_err(db_err)?)?,
+            content,
+            idempotency_key: row.try_get("idempotency_key").map_err(db_err)?,
+            attempts: rows::to_u32(row.try_get("attempts").map_err(db_err)?, "attempts")?,
+            last_inbound_at: row.try_get("last_inbound_at").map_err(db_err)?,
+        };
+        jobs.push((due, job));
+    }
+    // RETURNING does not keep the subquery's order.
+    jobs.sort_by_key(|(due, job)| (*due, job.message_id));
+    Ok(jobs.into_iter().map(|(_, job)| job).collect())
+}
+
+fn error_json(error: &SendError) -> Value {
+    json!({ "code": error.code, "title": error.title, "details": error.details })
+}
+
+pub(crate) async fn record_send_outcomes(
+    conn: &mut Conn,
+    outcomes: &[SendOutcome],
+    now: Millis,
+) -> Result<()> {
+    for outcome in outcomes {
+        match outcome {
+            SendOutcome::Accepted {
+                message_id,
+                wamid,
+                wa_id,
+            } => {
+                accept(conn, message_id.0, wamid, wa_id.as_ref(), true, "send_accepted", now)
+                    .await?;
+            }
+            SendOutcome::Retry {
+                message_id,
+                next_attempt_at,
+                error,
+            } => {
+                let row = sqlx::query(
+                    "UPDATE messages SET status = 'queued', next_attempt_at = $1,
+                         lease_until = NULL, error_code = $2, error_title = $3,
+                         error_details = $4, updated_at = $5
+                     WHERE id = $6 AND status = 'sending'
+                     RETURNING workspace_id, conversation_id, attempts",
+                )
+                .bind(next_attempt_at)
+                .bind(error.code)
+                .bind(&error.title)
+                .bind(&error.details)
+                .bind(now)
+                .bind(message_id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if let Some(row) = row {
+                    let attempts: i64 = row.try_get(2).map_err(db_err)?;
+                    let data = json!({
+                        "error": error_json(error),
+                        "next_attempt_at": next_attempt_at,
+                        "attempts": attempts,
+                    });
+                    outcome_event(conn, &row, "send_retry", message_id.0, &data, now).await?;
+                }
+            }
+            SendOutcome::Deferred {
+                message_id,
+                next_attempt_at,
+            } => {
+                let row = sqlx::query(
+                    "UPDATE messages SET status = 'queued', next_attempt_at = $1,
+                         lease_until = NULL, attempts = MAX(attempts - 1, 0), updated_at = $2
+                     WHERE id = $3 AND status = 'sending'
+                     RETURNING workspace_id, conversation_id",
+                )
+                .bind(next_attempt_at)
+                .bind(now)
+                .bind(message_id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if let Some(row) = row {
+                    let data = json!({ "next_attempt_at": next_attempt_at });
+                    outcome_event(conn, &row, "send_deferred", message_id.0, &data, now).await?;
+                }
+            }
+            SendOutcome::Failed { message_id, error } => {
+                let row = sqlx::query(
+                    "UPDATE messages SET status = 'failed', next_attempt_at = NULL,
+                         lease_until = NULL, error_code = $1, error_title = $2,
+                         error_details = $3, updated_at = $4
+                     WHERE id = $5 AND status = 'sending'
+                     RETURNING workspace_id, conversation_id",
+                )
+                .bind(error.code)
+                .bind(&error.title)
+                .bind(&error.details)
+                .bind(now)
+                .bind(message_id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if let Some(row) = row {
+                    let data = json!({ "error": error_json(error) });
+                    outcome_event(conn, &row, "send_failed", message_id.0, &data, now).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn outcome_event(
+    conn: &mut Conn,
+    row: &sqlx::sqlite::SqliteRow,
+    kind: &str,
+    message: i64,
+    data: &Value,
+    now: Millis,
+) -> Result<()> {
+    let workspace: i64 = row.try_get("workspace_id").map_err(db_err)?;
+    let conversation: i64 = row.try_get("conversation_id").map_err(db_err)?;
+    insert_event(conn, workspace, conversation, kind, Some(message), data, now).await
+}
+
+pub(crate) async fn reconcile_in_flight(
+    conn: &mut Conn,
+    number: NumberId,
+    now: Millis,
+    resend_after_millis: i64,
+) -> Result<(u32, u32)> {
+    let expired = sqlx::query(
+        "SELECT id, idempotency_key, lease_until FROM messages
+         WHERE number_id = $1 AND status = 'sending' AND lease_until <= $2
+         ORDER BY id",
+    )
+    .bind(number.0)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let (mut reconciled, mut requeued) = (0u32, 0u32);
+    for row in expired {
+        let id: i64 = row.try_get("id").map_err(db_err)?;
+        let key: Option<String> = row.try_get("idempotency_key").map_err(db_err)?;
+        let lease_until: i64 = row.try_get("lease_until").map_err(db_err)?;
+        let evidence = match &key {
+            Some(key) => sqlx::query(
+                "SELECT wamid, recipient_id FROM message_statuses
+                 WHERE number_id = $1 AND biz_opaque = $2
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(number.0)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?,
+            None => None,
+        };
+        if let Some(evidence) = evidence {
+            let wamid: String = evidence.try_get(0).map_err(db_err)?;
+            let recipient: Option<String> = evidence.try_get(1).map_err(db_err)?;
+            let sent_to = recipient.as_deref().and_then(|r| WaId::parse(r).ok());
+            if accept(conn, id, &wamid, sent_to.as_ref(), true, "send_reconciled", now).await? {
+                reconciled += 1;
+            }
+        } else if lease_until.saturating_add(resend_after_millis) <= now {
+            let row = sqlx::query(
+                "UPDATE messages SET status = 'queued', next_attempt_at = $1, lease_until = NULL,
+                                     updated_at = $1
+                 WHERE id = $2 AND status = 'sending'
+                 RETURNING workspace_id, conversation_id",
+            )
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            if let Some(row) = row {
+                let data = json!({ "lease_until": lease_until });
+                outcome_event(conn, &row, "send_requeued", id, &data, now).await?;
+                requeued += 1;
+            }
+        }
+    }
+    Ok((reconciled, requeued))
+}
