@@ -9,6 +9,7 @@
 pub mod bus;
 pub mod ingest;
 pub mod outbox;
+pub mod secrets;
 pub mod sender;
 
 use balcao_domain::Millis;

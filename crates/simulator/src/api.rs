@@ -17,8 +17,9 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
-fn parse_json(body: &Bytes) -> Result<Value, Response> {
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("JSON inválido: {e}")))
+/// The body as JSON, or a 400 answer explaining why not.
+fn parse_json(body: &Bytes) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|e| format!("JSON inválido: {e}"))
 }
 
 fn sim_error(failure: SimError) -> Response {
@@ -38,11 +39,11 @@ fn sim_error(failure: SimError) -> Response {
 }
 
 pub(crate) async fn post_message(State(simulator): Sim, body: Bytes) -> Response {
-    let request: InboundRequest = match parse_json(&body).and_then(|v| {
-        serde_json::from_value(v).map_err(|e| error(StatusCode::BAD_REQUEST, format!("Pedido inválido: {e}")))
-    }) {
+    let request: InboundRequest = match parse_json(&body)
+        .and_then(|v| serde_json::from_value(v).map_err(|e| format!("Pedido inválido: {e}")))
+    {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     match simulator.send_inbound(request).await {
         Ok(id) => (StatusCode::ACCEPTED, Json(json!({"id": id}))).into_response(),
@@ -68,9 +69,12 @@ pub(crate) async fn read_chat(State(simulator): Sim, Path(wa_id): Path<String>) 
 pub(crate) async fn add_phone(State(simulator): Sim, body: Bytes) -> Response {
     let value = match parse_json(&body) {
         Ok(value) => value,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    let Some(wa_id) = value["wa_id"].as_str().filter(|w| crate::phone::is_plausible_number(&crate::phone::digits_only(w))) else {
+    let Some(wa_id) = value["wa_id"]
+        .as_str()
+        .filter(|w| crate::phone::is_plausible_number(&crate::phone::digits_only(w)))
+    else {
         return error(StatusCode::BAD_REQUEST, "Informe um wa_id válido");
     };
     let name = value["name"].as_str().unwrap_or("");
@@ -91,12 +95,15 @@ pub(crate) async fn post_behaviour(State(simulator): Sim, body: Bytes) -> Respon
     let patch = match parse_json(&body) {
         Ok(Value::Object(patch)) => patch,
         Ok(_) => return error(StatusCode::BAD_REQUEST, "Envie um objeto JSON"),
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let mut current = serde_json::to_value(simulator.behaviour()).expect("behaviour serialises");
     for (key, value) in patch {
         if current.get(&key).is_none() {
-            return error(StatusCode::BAD_REQUEST, format!("Campo desconhecido: {key}"));
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("Campo desconhecido: {key}"),
+            );
         }
         current[key] = value;
     }
@@ -105,7 +112,10 @@ pub(crate) async fn post_behaviour(State(simulator): Sim, body: Bytes) -> Respon
             simulator.set_behaviour(behaviour.clone());
             Json(behaviour).into_response()
         }
-        Err(e) => error(StatusCode::BAD_REQUEST, format!("Comportamento inválido: {e}")),
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            format!("Comportamento inválido: {e}"),
+        ),
     }
 }
 
@@ -113,7 +123,7 @@ pub(crate) async fn post_behaviour(State(simulator): Sim, body: Bytes) -> Respon
 pub(crate) async fn post_clock(State(simulator): Sim, body: Bytes) -> Response {
     let value = match parse_json(&body) {
         Ok(value) => value,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     if let Some(frozen) = value.get("frozen") {
         let Some(frozen) = frozen.as_bool() else {
@@ -123,17 +133,21 @@ pub(crate) async fn post_clock(State(simulator): Sim, body: Bytes) -> Response {
     }
     if let Some(seconds) = value.get("advance_seconds") {
         let Some(seconds) = seconds.as_u64() else {
-            return error(StatusCode::BAD_REQUEST, "advance_seconds deve ser um número inteiro positivo");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "advance_seconds deve ser um número inteiro positivo",
+            );
         };
         simulator.advance_clock(Duration::from_secs(seconds));
     }
-    Json(json!({"now": simulator.now_secs(), "frozen": simulator.clock.is_frozen()})).into_response()
+    Json(json!({"now": simulator.now_secs(), "frozen": simulator.clock.is_frozen()}))
+        .into_response()
 }
 
 pub(crate) async fn post_verify(State(simulator): Sim, body: Bytes) -> Response {
     let value = match parse_json(&body) {
         Ok(value) => value,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let Some(token) = value["verify_token"].as_str() else {
         return error(StatusCode::BAD_REQUEST, "Informe verify_token");
@@ -150,13 +164,19 @@ pub(crate) async fn get_info(State(simulator): Sim) -> Response {
         .iter()
         .map(|t| json!({"name": t.name, "language": t.language, "category": t.category, "status": t.status}))
         .collect();
-    Json(json!({"numbers": simulator.numbers, "people": simulator.people, "templates": templates})).into_response()
+    Json(json!({"numbers": simulator.numbers, "people": simulator.people, "templates": templates}))
+        .into_response()
 }
 
 /// Uploaded media as the phone shows it (no token: the phone already received it).
 pub(crate) async fn phone_media(State(simulator): Sim, Path(media_id): Path<String>) -> Response {
     match simulator.media_for_phone(&media_id) {
-        Some((mime_type, bytes)) => (StatusCode::OK, [(header::CONTENT_TYPE, mime_type)], bytes.as_ref().clone()).into_response(),
+        Some((mime_type, bytes)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, mime_type)],
+            bytes.as_ref().clone(),
+        )
+            .into_response(),
         None => error(StatusCode::NOT_FOUND, "Mídia não encontrada"),
     }
 }
@@ -166,13 +186,25 @@ const PAGE_CSS: &str = include_str!("page/phone.css");
 const PAGE_JS: &str = include_str!("page/phone.js");
 
 pub(crate) async fn page() -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE_HTML).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        PAGE_HTML,
+    )
+        .into_response()
 }
 
 pub(crate) async fn page_css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], PAGE_CSS).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        PAGE_CSS,
+    )
+        .into_response()
 }
 
 pub(crate) async fn page_js() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], PAGE_JS).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        PAGE_JS,
+    )
+        .into_response()
 }

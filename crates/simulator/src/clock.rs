@@ -52,7 +52,11 @@ impl SimClock {
     }
 
     pub(crate) fn is_frozen(&self) -> bool {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).frozen_at_ms.is_some()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .frozen_at_ms
+            .is_some()
     }
 }
 

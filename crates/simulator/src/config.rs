@@ -74,9 +74,14 @@ pub enum TemplateHeader {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TemplateButton {
-    QuickReply { text: String },
+    QuickReply {
+        text: String,
+    },
     /// `url` may end with a variable `{{1}}` filled by a `button`/`url` component.
-    Url { text: String, url: String },
+    Url {
+        text: String,
+        url: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

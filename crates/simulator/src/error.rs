@@ -31,12 +31,20 @@ impl GraphError {
     /// Code 100 with Meta's specific wording (`(#100) The parameter to is required.`).
     pub fn param(message: impl Into<String>) -> Self {
         let message = message.into();
-        GraphError::new(CODE_INVALID_PARAMETER, format!("(#100) {message}"), Some(message))
+        GraphError::new(
+            CODE_INVALID_PARAMETER,
+            format!("(#100) {message}"),
+            Some(message),
+        )
     }
 
     /// Code 131009 "Parameter value is not valid" with the reason in `details`.
     pub fn not_valid(details: impl Into<String>) -> Self {
-        GraphError::new(CODE_NOT_VALID, "(#131009) Parameter value is not valid", Some(details.into()))
+        GraphError::new(
+            CODE_NOT_VALID,
+            "(#131009) Parameter value is not valid",
+            Some(details.into()),
+        )
     }
 
     pub fn auth() -> Self {
@@ -68,16 +76,26 @@ impl GraphError {
         GraphError::new(
             132001,
             "(#132001) Template name does not exist in the translation",
-            Some(format!("template name ({name}) does not exist in {language}")),
+            Some(format!(
+                "template name ({name}) does not exist in {language}"
+            )),
         )
     }
 
     pub fn template_paused(name: &str) -> Self {
-        GraphError::new(132015, "(#132015) Template is Paused", Some(format!("Template {name} is paused due to low quality")))
+        GraphError::new(
+            132015,
+            "(#132015) Template is Paused",
+            Some(format!("Template {name} is paused due to low quality")),
+        )
     }
 
     pub fn template_disabled(name: &str) -> Self {
-        GraphError::new(132016, "(#132016) Template is disabled", Some(format!("Template {name} has been disabled")))
+        GraphError::new(
+            132016,
+            "(#132016) Template is disabled",
+            Some(format!("Template {name} has been disabled")),
+        )
     }
 
     pub fn param_count(component: &str, given: usize, expected: usize) -> Self {
@@ -102,12 +120,19 @@ impl GraphError {
         GraphError::new(
             132018,
             "(#132018) There was an issue with the parameters in your template.",
-            Some("Param text cannot have new-line/tab characters or more than 4 consecutive spaces".into()),
+            Some(
+                "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
+                    .into(),
+            ),
         )
     }
 
     pub fn template_too_long() -> Self {
-        GraphError::new(132005, "(#132005) Translated text too long", Some("The translated body exceeds 1024 characters".into()))
+        GraphError::new(
+            132005,
+            "(#132005) Translated text too long",
+            Some("The translated body exceeds 1024 characters".into()),
+        )
     }
 
     pub fn throughput() -> Self {
@@ -172,8 +197,14 @@ impl Failure {
                 "Message undeliverable",
                 "Unable to deliver message. Reasons can include: the recipient phone number is not a WhatsApp phone number; the recipient has not accepted the new Terms of Service; the recipient is using an old WhatsApp version.",
             ),
-            Failure::MediaDownload => ("Media download error", "Failed to download the media from the sender."),
-            Failure::MediaUpload => ("Media upload error", "Unable to find the uploaded media for this id."),
+            Failure::MediaDownload => (
+                "Media download error",
+                "Failed to download the media from the sender.",
+            ),
+            Failure::MediaUpload => (
+                "Media upload error",
+                "Unable to find the uploaded media for this id.",
+            ),
         }
     }
 
@@ -209,8 +240,14 @@ mod tests {
         let value = GraphError::not_valid("Button title length invalid").to_json("AbC");
         assert_eq!(value["error"]["code"], 131009);
         assert_eq!(value["error"]["type"], "OAuthException");
-        assert_eq!(value["error"]["error_data"]["messaging_product"], "whatsapp");
-        assert_eq!(value["error"]["error_data"]["details"], "Button title length invalid");
+        assert_eq!(
+            value["error"]["error_data"]["messaging_product"],
+            "whatsapp"
+        );
+        assert_eq!(
+            value["error"]["error_data"]["details"],
+            "Button title length invalid"
+        );
         assert_eq!(value["error"]["fbtrace_id"], "AbC");
         let auth = GraphError::auth();
         assert_eq!(auth.http_status, 401);
@@ -221,6 +258,11 @@ mod tests {
     fn failures_carry_code_and_details() {
         let value = Failure::OutsideWindow.to_json();
         assert_eq!(value["code"], 131047);
-        assert!(value["error_data"]["details"].as_str().unwrap().contains("24 hours"));
+        assert!(
+            value["error_data"]["details"]
+                .as_str()
+                .unwrap()
+                .contains("24 hours")
+        );
     }
 }

@@ -15,7 +15,12 @@ use std::sync::Arc;
 type Sim = State<Arc<Simulator>>;
 
 fn graph_json(status: StatusCode, value: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json; charset=UTF-8")], value.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
+        value.to_string(),
+    )
+        .into_response()
 }
 
 fn graph_error(simulator: &Simulator, error: GraphError) -> Response {
@@ -25,21 +30,39 @@ fn graph_error(simulator: &Simulator, error: GraphError) -> Response {
 }
 
 fn valid_version(version: &str) -> bool {
-    let Some(number) = version.strip_prefix('v') else { return false };
+    let Some(number) = version.strip_prefix('v') else {
+        return false;
+    };
     let mut parts = number.split('.');
-    let major_ok = parts.next().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let minor_ok = parts.next().is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let major_ok = parts
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let minor_ok = parts
+        .next()
+        .is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     major_ok && minor_ok && parts.next().is_none()
 }
 
 fn bearer_ok(simulator: &Simulator, headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
-    let Some((scheme, token)) = value.split_once(' ') else { return false };
-    scheme.eq_ignore_ascii_case("bearer") && token.trim().as_bytes() == simulator.access_token.as_bytes()
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer")
+        && token.trim().as_bytes() == simulator.access_token.as_bytes()
 }
 
 /// Version, then token, then the object id — the order in which Graph reports problems.
-fn check_request(simulator: &Simulator, version: &str, headers: &HeaderMap) -> Result<(), GraphError> {
+fn check_request(
+    simulator: &Simulator,
+    version: &str,
+    headers: &HeaderMap,
+) -> Result<(), GraphError> {
     if !valid_version(version) {
         return Err(GraphError {
             details: None,
@@ -62,10 +85,16 @@ pub(crate) async fn send_message(
         return graph_error(&simulator, error);
     }
     if simulator.number(&phone_number_id).is_none() {
-        return graph_error(&simulator, GraphError::unknown_object(&phone_number_id, "post"));
+        return graph_error(
+            &simulator,
+            GraphError::unknown_object(&phone_number_id, "post"),
+        );
     }
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
-        return graph_error(&simulator, GraphError::param("The parameter messaging_product is required."));
+        return graph_error(
+            &simulator,
+            GraphError::param("The parameter messaging_product is required."),
+        );
     };
     match simulator.handle_send(&phone_number_id, &value).await {
         Ok(response) => graph_json(StatusCode::OK, response),
@@ -79,7 +108,8 @@ fn media_limit(mime_type: &str) -> Option<usize> {
     match mime_type {
         "image/jpeg" | "image/png" => Some(5 * MB),
         "image/webp" => Some(500 * 1024),
-        "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" | "video/mp4" | "video/3gpp" => Some(16 * MB),
+        "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" | "video/mp4"
+        | "video/3gpp" => Some(16 * MB),
         "text/plain"
         | "application/pdf"
         | "application/msword"
@@ -87,7 +117,9 @@ fn media_limit(mime_type: &str) -> Option<usize> {
         | "application/vnd.ms-powerpoint"
         | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        | "application/vnd.openxmlformats-officedocument.presentationml.presentation" => Some(100 * MB),
+        | "application/vnd.openxmlformats-officedocument.presentationml.presentation" => {
+            Some(100 * MB)
+        }
         _ => None,
     }
 }
@@ -102,46 +134,85 @@ pub(crate) async fn upload_media(
         return graph_error(&simulator, error);
     }
     if simulator.number(&phone_number_id).is_none() {
-        return graph_error(&simulator, GraphError::unknown_object(&phone_number_id, "post"));
+        return graph_error(
+            &simulator,
+            GraphError::unknown_object(&phone_number_id, "post"),
+        );
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let Some(parts) = multipart::boundary(content_type).and_then(|b| multipart::parse(&body, &b)) else {
-        return graph_error(&simulator, GraphError::param("The parameter file is required."));
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(parts) = multipart::boundary(content_type).and_then(|b| multipart::parse(&body, &b))
+    else {
+        return graph_error(
+            &simulator,
+            GraphError::param("The parameter file is required."),
+        );
     };
-    let field = |name: &str| parts.iter().find(|p| p.name == name && p.filename.is_none());
-    let product = field("messaging_product").map(|p| String::from_utf8_lossy(&p.data).trim().to_string());
+    let field = |name: &str| {
+        parts
+            .iter()
+            .find(|p| p.name == name && p.filename.is_none())
+    };
+    let product =
+        field("messaging_product").map(|p| String::from_utf8_lossy(&p.data).trim().to_string());
     match product.as_deref() {
-        None => return graph_error(&simulator, GraphError::param("The parameter messaging_product is required.")),
+        None => {
+            return graph_error(
+                &simulator,
+                GraphError::param("The parameter messaging_product is required."),
+            );
+        }
         Some(p) if !p.eq_ignore_ascii_case("whatsapp") => {
             return graph_error(
                 &simulator,
-                GraphError::param(format!("Param messaging_product must be one of {{WHATSAPP}} - got \"{p}\".")),
+                GraphError::param(format!(
+                    "Param messaging_product must be one of {{WHATSAPP}} - got \"{p}\"."
+                )),
             );
         }
         Some(_) => {}
     }
     let Some(file) = parts.iter().find(|p| p.name == "file") else {
-        return graph_error(&simulator, GraphError::param("The parameter file is required."));
+        return graph_error(
+            &simulator,
+            GraphError::param("The parameter file is required."),
+        );
     };
     // `type` is documented as required; the file part's own content type is accepted instead.
     let mime_type = field("type")
         .map(|p| String::from_utf8_lossy(&p.data).trim().to_string())
         .or_else(|| file.content_type.clone())
-        .map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|m| {
+            m.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     let Some(mime_type) = mime_type.filter(|m| !m.is_empty()) else {
-        return graph_error(&simulator, GraphError::param("The parameter type is required."));
+        return graph_error(
+            &simulator,
+            GraphError::param("The parameter type is required."),
+        );
     };
     let Some(limit) = media_limit(&mime_type) else {
         return graph_error(
             &simulator,
-            GraphError::param(format!("Param file must be a file with one of the supported types - got \"{mime_type}\".")),
+            GraphError::param(format!(
+                "Param file must be a file with one of the supported types - got \"{mime_type}\"."
+            )),
         );
     };
     if file.data.is_empty() || file.data.len() > limit {
         let error = GraphError {
             code: 131053,
             message: "(#131053) Media upload error".into(),
-            details: Some(format!("File size {} is outside the allowed range 1..{limit} for {mime_type}", file.data.len())),
+            details: Some(format!(
+                "File size {} is outside the allowed range 1..{limit} for {mime_type}",
+                file.data.len()
+            )),
             ..GraphError::not_valid("")
         };
         return graph_error(&simulator, error);
@@ -174,7 +245,10 @@ pub(crate) async fn get_object(
     let Some((info, hash, expires_secs)) = simulator.media_info(&object_id) else {
         return graph_error(&simulator, GraphError::unknown_object(&object_id, "get"));
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
     let url = format!(
         "http://{host}/lookaside/whatsapp_business/attachments/?mid={}&ext={expires_secs}&hash={hash}",
         info.id
@@ -220,7 +294,12 @@ pub(crate) async fn download_media(
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
     };
     match simulator.download(media_id, hash) {
-        Some((mime_type, bytes)) => (StatusCode::OK, [(header::CONTENT_TYPE, mime_type)], bytes.as_ref().clone()).into_response(),
+        Some((mime_type, bytes)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, mime_type)],
+            bytes.as_ref().clone(),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, "URL signature expired").into_response(),
     }
 }

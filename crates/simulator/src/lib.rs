@@ -25,12 +25,17 @@ mod sim;
 mod view;
 mod wire;
 
-pub use config::{Behaviour, DemoPerson, SimNumber, SimTemplate, SimulatorConfig, TemplateButton, TemplateHeader};
+pub use config::{
+    Behaviour, DemoPerson, SimNumber, SimTemplate, SimulatorConfig, TemplateButton, TemplateHeader,
+};
 pub use phone::brazil_alternate;
-pub use sim::{InboundLocation, InboundRequest, NumberStats, ReplyRef, SimError, Simulator, Stats, TemplateButtonReply};
+pub use sim::{
+    InboundLocation, InboundRequest, NumberStats, ReplyRef, SimError, Simulator, Stats,
+    TemplateButtonReply,
+};
 pub use view::{
-    ChatMessage, ChatSummary, ChatView, Direction, DocumentView, ImageView, LinkView, ListRow, ListSection, ListView,
-    LocationView, MessageStatus, ReplyKind, ReplyOption,
+    ChatMessage, ChatSummary, ChatView, Direction, DocumentView, ImageView, LinkView, ListRow,
+    ListSection, ListView, LocationView, MessageStatus, ReplyKind, ReplyOption,
 };
 pub use wire::{escape_json_text, signature_header, to_meta_json};
 
@@ -46,13 +51,22 @@ impl Simulator {
     /// Every route, with absolute paths: `/graph/…`, `/lookaside/…`, `/simulator…`.
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
-            .route("/graph/{version}/{phone_number_id}/messages", post(graph::send_message))
+            .route(
+                "/graph/{version}/{phone_number_id}/messages",
+                post(graph::send_message),
+            )
             .route(
                 "/graph/{version}/{phone_number_id}/media",
                 post(graph::upload_media).layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)),
             )
-            .route("/graph/{version}/{object_id}", get(graph::get_object).delete(graph::delete_object))
-            .route("/lookaside/whatsapp_business/attachments/", get(graph::download_media))
+            .route(
+                "/graph/{version}/{object_id}",
+                get(graph::get_object).delete(graph::delete_object),
+            )
+            .route(
+                "/lookaside/whatsapp_business/attachments/",
+                get(graph::download_media),
+            )
             .route("/simulator", get(api::page))
             .route("/simulator/", get(api::page))
             .route("/simulator/assets/phone.css", get(api::page_css))
@@ -64,7 +78,10 @@ impl Simulator {
             .route("/simulator/api/chats/{wa_id}/read", post(api::read_chat))
             .route("/simulator/api/phones", post(api::add_phone))
             .route("/simulator/api/stats", get(api::get_stats))
-            .route("/simulator/api/behaviour", get(api::get_behaviour).post(api::post_behaviour))
+            .route(
+                "/simulator/api/behaviour",
+                get(api::get_behaviour).post(api::post_behaviour),
+            )
             .route("/simulator/api/clock", post(api::post_clock))
             .route("/simulator/api/verify", post(api::post_verify))
             .route("/simulator/api/info", get(api::get_info))

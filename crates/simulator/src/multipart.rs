@@ -29,13 +29,18 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from > haystack.len() {
         return None;
     }
-    haystack[from..].windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+    haystack[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
 }
 
 fn header_param(header: &str, key: &str) -> Option<String> {
     header.split(';').skip(1).find_map(|piece| {
         let (k, v) = piece.split_once('=')?;
-        k.trim().eq_ignore_ascii_case(key).then(|| v.trim().trim_matches('"').to_string())
+        k.trim()
+            .eq_ignore_ascii_case(key)
+            .then(|| v.trim().trim_matches('"').to_string())
     })
 }
 
@@ -65,7 +70,9 @@ pub fn parse(body: &[u8], boundary: &str) -> Option<Vec<Part>> {
             data: body[data_start..data_end].to_vec(),
         };
         for line in headers.split("\r\n") {
-            let Some((key, value)) = line.split_once(':') else { continue };
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
             if key.trim().eq_ignore_ascii_case("content-disposition") {
                 part.name = header_param(value, "name")?;
                 part.filename = header_param(value, "filename");
@@ -82,7 +89,13 @@ pub fn parse(body: &[u8], boundary: &str) -> Option<Vec<Part>> {
 pub(crate) fn build(boundary: &str, parts: &[Part]) -> Vec<u8> {
     let mut body = Vec::new();
     for part in parts {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"", part.name).as_bytes());
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"",
+                part.name
+            )
+            .as_bytes(),
+        );
         if let Some(filename) = &part.filename {
             body.extend_from_slice(format!("; filename=\"{filename}\"").as_bytes());
         }
@@ -105,8 +118,14 @@ mod tests {
 
     #[test]
     fn reads_the_boundary() {
-        assert_eq!(boundary("multipart/form-data; boundary=abc").as_deref(), Some("abc"));
-        assert_eq!(boundary("multipart/form-data; charset=utf-8; boundary=\"x y\"").as_deref(), Some("x y"));
+        assert_eq!(
+            boundary("multipart/form-data; boundary=abc").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            boundary("multipart/form-data; charset=utf-8; boundary=\"x y\"").as_deref(),
+            Some("x y")
+        );
         assert_eq!(boundary("application/json"), None);
     }
 
@@ -124,7 +143,13 @@ mod tests {
 
     #[test]
     fn rejects_truncated_bodies() {
-        assert_eq!(parse(b"--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nabc", "XX"), None);
+        assert_eq!(
+            parse(
+                b"--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nabc",
+                "XX"
+            ),
+            None
+        );
         assert_eq!(parse(b"nothing here", "XX"), None);
     }
 

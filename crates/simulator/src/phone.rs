@@ -34,11 +34,25 @@ mod tests {
 
     #[test]
     fn adds_and_removes_the_ninth_digit() {
-        assert_eq!(brazil_alternate("5511987650001").as_deref(), Some("551187650001"));
-        assert_eq!(brazil_alternate("551187650001").as_deref(), Some("5511987650001"));
-        assert_eq!(brazil_alternate("551132650001"), None, "landline has no mobile form");
+        assert_eq!(
+            brazil_alternate("5511987650001").as_deref(),
+            Some("551187650001")
+        );
+        assert_eq!(
+            brazil_alternate("551187650001").as_deref(),
+            Some("5511987650001")
+        );
+        assert_eq!(
+            brazil_alternate("551132650001"),
+            None,
+            "landline has no mobile form"
+        );
         assert_eq!(brazil_alternate("16505551234"), None);
-        assert_eq!(brazil_alternate("5511912345678").as_deref(), None, "9 then 1: not an old mobile");
+        assert_eq!(
+            brazil_alternate("5511912345678").as_deref(),
+            None,
+            "9 then 1: not an old mobile"
+        );
     }
 
     #[test]

@@ -6,7 +6,10 @@ fn occurrences(text: &str) -> Vec<(std::ops::Range<usize>, usize)> {
     let mut from = 0;
     while let Some(open) = text[from..].find("{{").map(|i| i + from) {
         let digits_start = open + 2;
-        let digits_len = text[digits_start..].bytes().take_while(u8::is_ascii_digit).count();
+        let digits_len = text[digits_start..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
         let close = digits_start + digits_len;
         if digits_len > 0 && text[close..].starts_with("}}") {
             if let Ok(n) = text[digits_start..close].parse::<usize>() {
@@ -51,7 +54,10 @@ mod tests {
 
     #[test]
     fn counts_distinct_variables() {
-        assert_eq!(variable_count("Olá {{1}}, fatura {{2}} vence {{3}}. {{1}}!"), 3);
+        assert_eq!(
+            variable_count("Olá {{1}}, fatura {{2}} vence {{3}}. {{1}}!"),
+            3
+        );
         assert_eq!(variable_count("sem variáveis {{ }} {{x}} {1}"), 0);
         assert_eq!(variable_count("{{{1}}}"), 1);
     }
@@ -59,7 +65,10 @@ mod tests {
     #[test]
     fn renders_parameters() {
         let params = vec!["João".to_string(), "R$ 120,00".to_string()];
-        assert_eq!(render("Olá {{1}}, valor {{2}}. Tchau {{1}}", &params), "Olá João, valor R$ 120,00. Tchau João");
+        assert_eq!(
+            render("Olá {{1}}, valor {{2}}. Tchau {{1}}", &params),
+            "Olá João, valor R$ 120,00. Tchau João"
+        );
         assert_eq!(render("falta {{3}}", &params), "falta {{3}}");
     }
 

@@ -66,7 +66,11 @@ mod tests {
         let mut bucket = TokenBucket::throughput(80, 0);
         assert_eq!(drain(&mut bucket, 0), 80);
         assert_eq!(drain(&mut bucket, 500), 40);
-        assert_eq!(drain(&mut bucket, 10_000), 80, "never more than the capacity");
+        assert_eq!(
+            drain(&mut bucket, 10_000),
+            80,
+            "never more than the capacity"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@ use crate::phone::{brazil_alternate, digits_only, is_plausible_number};
 use crate::ratelimit::TokenBucket;
 use crate::send::{MediaRef, MediaSource, OutboundMessage, Rendered, SendRequest, parse_send};
 use crate::view::{
-    ChatMessage, ChatSummary, ChatView, Direction, DocumentView, ImageView, LocationView, MessageStatus, ReplyKind,
+    ChatMessage, ChatSummary, ChatView, Direction, DocumentView, ImageView, LocationView,
+    MessageStatus, ReplyKind,
 };
 use crate::wire::{new_numeric_id, new_token, new_wamid, signature_header, to_meta_json};
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,9 @@ impl std::fmt::Display for SimError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SimError::BadRequest(message) => write!(f, "{message}"),
-            SimError::AppRejected { status, body } => write!(f, "o app respondeu HTTP {status}: {body}"),
+            SimError::AppRejected { status, body } => {
+                write!(f, "o app respondeu HTTP {status}: {body}")
+            }
             SimError::AppUnreachable(reason) => write!(f, "o app não pôde ser alcançado: {reason}"),
         }
     }
@@ -111,7 +114,7 @@ pub struct NumberStats {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Sends answered 200 (including those that later fail by status webhook).
-    pub accepted_sends: u64,
+    pub accepted: u64,
     /// Synchronous Graph errors by code (auth, validation, 130429, 131056 …).
     pub rejections: BTreeMap<i64, u64>,
     /// `failed` statuses generated, by error code.
@@ -131,6 +134,19 @@ pub struct Stats {
     /// Status envelopes given up after the last retry.
     pub webhooks_abandoned: u64,
     pub per_number: BTreeMap<String, NumberStats>,
+}
+
+impl Stats {
+    /// Synchronous rejections with this Graph error code.
+    pub fn rejected(&self, code: i64) -> u64 {
+        self.rejections.get(&code).copied().unwrap_or(0)
+    }
+
+    /// First and last accepted send of a business number (simulator clock, unix ms).
+    pub fn accepted_window(&self, phone_number_id: &str) -> Option<(i64, i64)> {
+        let number = self.per_number.get(phone_number_id)?;
+        Some((number.first_accepted_ms?, number.last_accepted_ms?))
+    }
 }
 
 #[derive(Debug)]
@@ -161,7 +177,8 @@ struct Window {
 
 impl Window {
     fn is_open(&self, now_secs: i64) -> bool {
-        self.last_inbound_secs.is_some_and(|at| now_secs < at + WINDOW_SECS)
+        self.last_inbound_secs
+            .is_some_and(|at| now_secs < at + WINDOW_SECS)
     }
 }
 
@@ -312,15 +329,31 @@ impl Simulator {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn number(&self, phone_number_id: &str) -> Option<&SimNumber> {
-        self.numbers.iter().find(|n| n.phone_number_id == phone_number_id)
+        self.numbers
+            .iter()
+            .find(|n| n.phone_number_id == phone_number_id)
     }
 
     pub fn stats(&self) -> Stats {
         self.state().stats.clone()
+    }
+
+    /// How many accepted sends carried each `biz_opaque_callback_data` (exactly-once checks).
+    pub fn sends_by_callback_data(&self) -> HashMap<String, u32> {
+        let state = self.state();
+        let mut counts = HashMap::new();
+        for record in state.messages.values() {
+            if let Some(data) = &record.biz_opaque_callback_data {
+                *counts.entry(data.clone()).or_insert(0) += 1;
+            }
+        }
+        counts
     }
 
     pub fn behaviour(&self) -> Behaviour {
@@ -350,7 +383,8 @@ impl Simulator {
     /// Returns the registered wa_id (an existing phone in either 9th-digit form wins).
     pub fn add_phone(&self, wa_id: &str, name: &str) -> String {
         let now_ms = self.clock.now_ms();
-        self.state().register_phone(&digits_only(wa_id), name, now_ms)
+        self.state()
+            .register_phone(&digits_only(wa_id), name, now_ms)
     }
 
     /// The chat of a phone, found by either 9th-digit form.
@@ -369,7 +403,11 @@ impl Simulator {
     pub fn chats(&self) -> Vec<ChatSummary> {
         let state = self.state();
         let mut phones: Vec<&Phone> = state.phones.values().collect();
-        phones.sort_by(|a, b| b.last_activity_ms.cmp(&a.last_activity_ms).then(a.wa_id.cmp(&b.wa_id)));
+        phones.sort_by(|a, b| {
+            b.last_activity_ms
+                .cmp(&a.last_activity_ms)
+                .then(a.wa_id.cmp(&b.wa_id))
+        });
         phones
             .into_iter()
             .map(|phone| ChatSummary {
@@ -391,7 +429,11 @@ impl Simulator {
     }
 
     /// Handles a validated-or-not send body for a known number; rate limits and window included.
-    pub(crate) async fn handle_send(self: &Arc<Self>, phone_number_id: &str, body: &Value) -> Result<Value, GraphError> {
+    pub(crate) async fn handle_send(
+        self: &Arc<Self>,
+        phone_number_id: &str,
+        body: &Value,
+    ) -> Result<Value, GraphError> {
         match parse_send(body, &self.templates)? {
             SendRequest::MarkRead { message_id } => {
                 self.mark_inbound_read(phone_number_id, &message_id)?;
@@ -399,7 +441,7 @@ impl Simulator {
             }
             SendRequest::Message(message) => {
                 let media: Vec<MediaRef> = message.content.media().cloned().collect();
-                let accepted = self.accept(phone_number_id, message)?;
+                let accepted = self.accept(phone_number_id, *message)?;
                 let response = json!({
                     "messaging_product": "whatsapp",
                     "contacts": [{"input": accepted.input, "wa_id": accepted.wa_id}],
@@ -425,9 +467,13 @@ impl Simulator {
         let record = state
             .messages
             .get_mut(message_id)
-            .filter(|r| r.view.direction == Direction::In && r.view.phone_number_id == phone_number_id)
+            .filter(|r| {
+                r.view.direction == Direction::In && r.view.phone_number_id == phone_number_id
+            })
             .ok_or_else(|| GraphError {
-                details: Some(format!("Message {message_id} was not found for this phone number")),
+                details: Some(format!(
+                    "Message {message_id} was not found for this phone number"
+                )),
                 ..GraphError::param("Invalid parameter")
             })?;
         if record.view.status != Some(MessageStatus::Failed) {
@@ -437,10 +483,17 @@ impl Simulator {
         Ok(())
     }
 
-    fn accept(&self, phone_number_id: &str, message: OutboundMessage) -> Result<Accepted, GraphError> {
+    fn accept(
+        &self,
+        phone_number_id: &str,
+        message: OutboundMessage,
+    ) -> Result<Accepted, GraphError> {
         let digits = digits_only(&message.to);
         if !is_plausible_number(&digits) {
-            return Err(GraphError::not_valid(format!("Recipient phone number {} is not valid", message.to)));
+            return Err(GraphError::not_valid(format!(
+                "Recipient phone number {} is not valid",
+                message.to
+            )));
         }
         let number = self
             .number(phone_number_id)
@@ -450,7 +503,10 @@ impl Simulator {
         let mut guard = self.state();
         let state = &mut *guard;
         let registered = state.phone_key(&digits);
-        let pair_key = (phone_number_id.to_string(), registered.clone().unwrap_or_else(|| digits.clone()));
+        let pair_key = (
+            phone_number_id.to_string(),
+            registered.clone().unwrap_or_else(|| digits.clone()),
+        );
 
         let throughput = state
             .throughput
@@ -459,12 +515,19 @@ impl Simulator {
         if !throughput.has_token(now_ms) {
             return Err(GraphError::throughput());
         }
-        let pair = state.pairs.entry(pair_key).or_insert_with(|| TokenBucket::pair(now_ms));
+        let pair = state
+            .pairs
+            .entry(pair_key)
+            .or_insert_with(|| TokenBucket::pair(now_ms));
         if !pair.has_token(now_ms) {
             return Err(GraphError::pair_limit());
         }
         pair.take();
-        state.throughput.get_mut(phone_number_id).expect("bucket inserted above").take();
+        state
+            .throughput
+            .get_mut(phone_number_id)
+            .expect("bucket inserted above")
+            .take();
 
         let mut failure = None;
         let wa_id = match registered {
@@ -489,17 +552,26 @@ impl Simulator {
         let mut conversation = None;
         if failure.is_none() {
             // Answering an ad click within 24 h opens a 72 h free entry point.
-            if window.free_entry_until.is_none() && window_open && window.referral_secs.is_some_and(|at| now_secs < at + WINDOW_SECS) {
+            if window.free_entry_until.is_none()
+                && window_open
+                && window
+                    .referral_secs
+                    .is_some_and(|at| now_secs < at + WINDOW_SECS)
+            {
                 window.free_entry_until = Some(now_secs + FREE_ENTRY_SECS);
                 window.free_entry_conversation = Some(hex::encode(rand::random::<[u8; 16]>()));
             }
             let free_entry = window.free_entry_until.filter(|until| now_secs < *until);
-            price = Some(match (free_entry, message.content.template_category.as_deref()) {
-                (Some(_), _) => pricing("referral_conversion", "free_entry_point", false),
-                (None, Some("utility")) if window_open => pricing("utility", "free_customer_service", false),
-                (None, Some(category)) => pricing(category, "regular", true),
-                (None, None) => pricing("service", "free_customer_service", false),
-            });
+            price = Some(
+                match (free_entry, message.content.template_category.as_deref()) {
+                    (Some(_), _) => pricing("referral_conversion", "free_entry_point", false),
+                    (None, Some("utility")) if window_open => {
+                        pricing("utility", "free_customer_service", false)
+                    }
+                    (None, Some(category)) => pricing(category, "regular", true),
+                    (None, None) => pricing("service", "free_customer_service", false),
+                },
+            );
             if let (Some(until), Some(id)) = (free_entry, &window.free_entry_conversation) {
                 conversation = Some(json!({
                     "id": id,
@@ -510,7 +582,13 @@ impl Simulator {
         }
 
         let wamid = new_wamid(&wa_id);
-        let view = outbound_view(&wamid, phone_number_id, message.content, message.context_id, now_secs);
+        let view = outbound_view(
+            &wamid,
+            phone_number_id,
+            message.content,
+            message.context_id,
+            now_secs,
+        );
         let on_phone = state.phones.contains_key(&wa_id);
         state.messages.insert(
             wamid.clone(),
@@ -525,8 +603,12 @@ impl Simulator {
         if on_phone {
             state.add_to_chat(&wa_id, &wamid, now_ms);
         }
-        state.stats.accepted_sends += 1;
-        let per_number = state.stats.per_number.entry(phone_number_id.to_string()).or_default();
+        state.stats.accepted += 1;
+        let per_number = state
+            .stats
+            .per_number
+            .entry(phone_number_id.to_string())
+            .or_default();
         per_number.accepted += 1;
         per_number.first_accepted_ms.get_or_insert(now_ms);
         per_number.last_accepted_ms = Some(now_ms);
@@ -544,7 +626,10 @@ impl Simulator {
                 MediaSource::Id(id) => {
                     let now_ms = self.clock.now_ms();
                     let state = self.state();
-                    let valid = state.media.get(id).is_some_and(|m| now_ms < m.uploaded_ms + MEDIA_ID_TTL_MS);
+                    let valid = state
+                        .media
+                        .get(id)
+                        .is_some_and(|m| now_ms < m.uploaded_ms + MEDIA_ID_TTL_MS);
                     if !valid {
                         return Some(Failure::MediaUpload);
                     }
@@ -572,7 +657,9 @@ impl Simulator {
         let state = &mut *guard;
         let auto_read = state.behaviour.auto_read;
         let out_of_order = state.behaviour.out_of_order_statuses;
-        let Some(record) = state.messages.get_mut(wamid) else { return };
+        let Some(record) = state.messages.get_mut(wamid) else {
+            return;
+        };
         let mut statuses = Vec::new();
         match failure {
             Some(failure) => {
@@ -583,11 +670,20 @@ impl Simulator {
                 let mut status = status_json(record, MessageStatus::Failed, now_secs, false);
                 status["errors"] = json!([failure.to_json()]);
                 statuses.push(status);
-                *state.stats.failed_statuses.entry(failure.code()).or_default() += 1;
+                *state
+                    .stats
+                    .failed_statuses
+                    .entry(failure.code())
+                    .or_default() += 1;
             }
             None => {
                 statuses.push(status_json(record, MessageStatus::Sent, now_secs, true));
-                statuses.push(status_json(record, MessageStatus::Delivered, now_secs, true));
+                statuses.push(status_json(
+                    record,
+                    MessageStatus::Delivered,
+                    now_secs,
+                    true,
+                ));
                 record.view.status = Some(MessageStatus::Delivered);
                 if auto_read {
                     statuses.push(status_json(record, MessageStatus::Read, now_secs, false));
@@ -604,10 +700,12 @@ impl Simulator {
 
     fn enqueue(&self, state: &mut State, phone_number_id: &str, statuses: Vec<Value>) {
         let count = statuses.len() as u64;
-        state.queue.extend(statuses.into_iter().map(|status| QueuedStatus {
-            phone_number_id: phone_number_id.to_string(),
-            status,
-        }));
+        state
+            .queue
+            .extend(statuses.into_iter().map(|status| QueuedStatus {
+                phone_number_id: phone_number_id.to_string(),
+                status,
+            }));
         state.stats.statuses_generated += count;
         state.stats.statuses_pending += count;
         self.status_signal.notify_one();
@@ -619,19 +717,29 @@ impl Simulator {
         let now_secs = self.clock.now_secs();
         let mut guard = self.state();
         let state = &mut *guard;
-        let Some(key) = state.phone_key(&digits_only(wa_id)) else { return 0 };
+        let Some(key) = state.phone_key(&digits_only(wa_id)) else {
+            return 0;
+        };
         let ids = state.phones[&key].message_ids.clone();
         let mut by_number: Vec<(String, Vec<Value>)> = Vec::new();
         for id in ids {
-            let Some(record) = state.messages.get_mut(&id) else { continue };
-            let unread = matches!(record.view.status, Some(MessageStatus::Sent | MessageStatus::Delivered));
+            let Some(record) = state.messages.get_mut(&id) else {
+                continue;
+            };
+            let unread = matches!(
+                record.view.status,
+                Some(MessageStatus::Sent | MessageStatus::Delivered)
+            );
             if record.view.direction != Direction::Out || !unread {
                 continue;
             }
             record.view.status = Some(MessageStatus::Read);
             let status = status_json(record, MessageStatus::Read, now_secs, false);
             let phone_number_id = record.view.phone_number_id.clone();
-            match by_number.iter_mut().find(|(number, _)| *number == phone_number_id) {
+            match by_number
+                .iter_mut()
+                .find(|(number, _)| *number == phone_number_id)
+            {
                 Some((_, statuses)) => statuses.push(status),
                 None => by_number.push((phone_number_id, vec![status])),
             }
@@ -669,7 +777,10 @@ impl Simulator {
     pub(crate) fn media_info(&self, media_id: &str) -> Option<(StoredMediaInfo, String, i64)> {
         let now_ms = self.clock.now_ms();
         let mut state = self.state();
-        let media = state.media.get(media_id).filter(|m| now_ms < m.uploaded_ms + MEDIA_ID_TTL_MS)?;
+        let media = state
+            .media
+            .get(media_id)
+            .filter(|m| now_ms < m.uploaded_ms + MEDIA_ID_TTL_MS)?;
         let info = StoredMediaInfo {
             id: media.id.clone(),
             mime_type: media.mime_type.clone(),
@@ -696,7 +807,10 @@ impl Simulator {
     pub(crate) fn download(&self, media_id: &str, hash: &str) -> Option<(String, Arc<Vec<u8>>)> {
         let now_ms = self.clock.now_ms();
         let state = self.state();
-        let link = state.downloads.get(hash).filter(|l| l.media_id == media_id && now_ms < l.expires_ms)?;
+        let link = state
+            .downloads
+            .get(hash)
+            .filter(|l| l.media_id == media_id && now_ms < l.expires_ms)?;
         let media = state.media.get(&link.media_id)?;
         Some((media.mime_type.clone(), Arc::clone(&media.bytes)))
     }
@@ -738,19 +852,24 @@ impl Simulator {
 
     /// Records the message on the phone and opens the window before delivery: on Meta the user has
     /// sent it already, and the app may answer before its webhook handler returns.
-    fn prepare_inbound(&self, request: InboundRequest) -> Result<(String, Vec<u8>, bool), SimError> {
+    fn prepare_inbound(
+        &self,
+        request: InboundRequest,
+    ) -> Result<(String, Vec<u8>, bool), SimError> {
         let from = digits_only(&request.from);
         if !is_plausible_number(&from) {
-            return Err(SimError::BadRequest(format!("Número de telefone inválido: \"{}\"", request.from)));
+            return Err(SimError::BadRequest(format!(
+                "Número de telefone inválido: \"{}\"",
+                request.from
+            )));
         }
         let number = match &request.phone_number_id {
-            Some(id) => self
-                .number(id)
-                .ok_or_else(|| SimError::BadRequest(format!("Número comercial desconhecido: {id}")))?,
-            None => self
-                .numbers
-                .first()
-                .ok_or_else(|| SimError::BadRequest("Nenhum número comercial configurado".into()))?,
+            Some(id) => self.number(id).ok_or_else(|| {
+                SimError::BadRequest(format!("Número comercial desconhecido: {id}"))
+            })?,
+            None => self.numbers.first().ok_or_else(|| {
+                SimError::BadRequest("Nenhum número comercial configurado".into())
+            })?,
         };
         let kinds = [
             request.text.is_some(),
@@ -825,14 +944,18 @@ impl Simulator {
             }
         } else if let Some(reply) = &request.list_reply {
             let row_of = |record: &MessageRecord| {
-                record
-                    .view
-                    .list
-                    .as_ref()
-                    .and_then(|list| list.sections.iter().flat_map(|s| &s.rows).find(|row| row.id == reply.id).cloned())
+                record.view.list.as_ref().and_then(|list| {
+                    list.sections
+                        .iter()
+                        .flat_map(|s| &s.rows)
+                        .find(|row| row.id == reply.id)
+                        .cloned()
+                })
             };
             if context_id.is_none() {
-                context_id = find_carrier(state, phone, &number.phone_number_id, |record| row_of(record).is_some());
+                context_id = find_carrier(state, phone, &number.phone_number_id, |record| {
+                    row_of(record).is_some()
+                });
             }
             let description = context_id
                 .as_ref()
@@ -862,7 +985,8 @@ impl Simulator {
                 });
             }
         } else if let Some(location) = &request.location {
-            let mut object = json!({"latitude": location.latitude, "longitude": location.longitude});
+            let mut object =
+                json!({"latitude": location.latitude, "longitude": location.longitude});
             if let Some(name) = &location.name {
                 object["name"] = json!(name);
             }
@@ -874,7 +998,10 @@ impl Simulator {
             view.kind = "location".into();
             view.text = Some(format!(
                 "📍 {}",
-                location.name.clone().unwrap_or_else(|| format!("{}, {}", location.latitude, location.longitude))
+                location
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}, {}", location.latitude, location.longitude))
             ));
             view.location = Some(LocationView {
                 latitude: location.latitude,
@@ -921,7 +1048,10 @@ impl Simulator {
             },
         );
         state.add_to_chat(&wa_id, &wamid, now_ms);
-        let window = state.windows.entry((number.phone_number_id.clone(), wa_id)).or_default();
+        let window = state
+            .windows
+            .entry((number.phone_number_id.clone(), wa_id))
+            .or_default();
         window.last_inbound_secs = Some(now_secs);
         if request.referral.is_some() {
             window.referral_secs = Some(now_secs);
@@ -937,7 +1067,10 @@ impl Simulator {
             .http
             .post(&self.webhook_url)
             .header("content-type", "application/json")
-            .header("x-hub-signature-256", signature_header(&self.app_secret, body))
+            .header(
+                "x-hub-signature-256",
+                signature_header(&self.app_secret, body),
+            )
             .body(body.to_vec())
             .send()
             .await;
@@ -971,7 +1104,11 @@ impl Simulator {
     /// `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` must echo the challenge.
     pub async fn verify_webhook(&self, verify_token: &str) -> Result<(), SimError> {
         let challenge = new_numeric_id();
-        let separator = if self.webhook_url.contains('?') { '&' } else { '?' };
+        let separator = if self.webhook_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         let url = format!(
             "{}{separator}hub.mode=subscribe&hub.verify_token={}&hub.challenge={challenge}",
             self.webhook_url,
@@ -1015,7 +1152,7 @@ impl Simulator {
         let batch: Vec<QueuedStatus> = state.queue.drain(..count).collect();
         drop(state);
         // One entry per WABA, one change per business number, in first-seen order.
-        let mut entries: Vec<(String, Vec<(String, Vec<Value>)>)> = Vec::new();
+        let mut entries: Vec<(String, StatusesByNumber)> = Vec::new();
         for item in batch {
             let waba_id = self
                 .number(&item.phone_number_id)
@@ -1095,9 +1232,17 @@ impl Simulator {
 async fn status_worker(simulator: Weak<Simulator>, signal: Arc<Notify>) {
     loop {
         let delay = {
-            let Some(simulator) = simulator.upgrade() else { return };
+            let Some(simulator) = simulator.upgrade() else {
+                return;
+            };
             let state = simulator.state();
-            (!state.queue.is_empty()).then_some(state.behaviour.status_delay_ms)
+            // The pause lets statuses gather into a batch; a full batch goes at once.
+            let full = state.queue.len() >= state.behaviour.status_batch_max.max(1);
+            (!state.queue.is_empty()).then_some(if full {
+                0
+            } else {
+                state.behaviour.status_delay_ms
+            })
         };
         let Some(delay) = delay else {
             signal.notified().await;
@@ -1106,12 +1251,17 @@ async fn status_worker(simulator: Weak<Simulator>, signal: Arc<Notify>) {
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
-        let Some(simulator) = simulator.upgrade() else { return };
+        let Some(simulator) = simulator.upgrade() else {
+            return;
+        };
         if let Some((body, count)) = simulator.take_batch() {
             simulator.deliver_statuses(body, count).await;
         }
     }
 }
+
+/// (phone_number_id, statuses) in first-seen order.
+type StatusesByNumber = Vec<(String, Vec<Value>)>;
 
 pub(crate) struct StoredMediaInfo {
     pub id: String,
@@ -1133,13 +1283,22 @@ struct DeliveryFailure {
 }
 
 /// The most recent outbound message on this phone, from this number, that matches.
-fn find_carrier(state: &State, phone: &Phone, phone_number_id: &str, matches: impl Fn(&MessageRecord) -> bool) -> Option<String> {
+fn find_carrier(
+    state: &State,
+    phone: &Phone,
+    phone_number_id: &str,
+    matches: impl Fn(&MessageRecord) -> bool,
+) -> Option<String> {
     phone
         .message_ids
         .iter()
         .rev()
         .filter_map(|id| state.messages.get(id))
-        .find(|r| r.view.direction == Direction::Out && r.view.phone_number_id == phone_number_id && matches(r))
+        .find(|r| {
+            r.view.direction == Direction::Out
+                && r.view.phone_number_id == phone_number_id
+                && matches(r)
+        })
         .map(|r| r.view.id.clone())
 }
 
@@ -1147,7 +1306,9 @@ fn find_carrier(state: &State, phone: &Phone, phone_number_id: &str, matches: im
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -1158,7 +1319,9 @@ fn link_is_fetchable(link: &str) -> bool {
     if link.starts_with("https://") {
         return true;
     }
-    let Some(rest) = link.strip_prefix("http://") else { return false };
+    let Some(rest) = link.strip_prefix("http://") else {
+        return false;
+    };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     let host = if host.starts_with('[') {
@@ -1176,14 +1339,24 @@ fn media_link(media: &MediaRef) -> String {
     }
 }
 
-fn outbound_view(wamid: &str, phone_number_id: &str, content: Rendered, context_id: Option<String>, now_secs: i64) -> ChatMessage {
+fn outbound_view(
+    wamid: &str,
+    phone_number_id: &str,
+    content: Rendered,
+    context_id: Option<String>,
+    now_secs: i64,
+) -> ChatMessage {
     ChatMessage {
         id: wamid.to_string(),
         direction: Direction::Out,
         kind: content.kind,
         text: content.text,
         footer: content.footer,
-        buttons: content.reply_options.iter().map(|o| o.title.clone()).collect(),
+        buttons: content
+            .reply_options
+            .iter()
+            .map(|o| o.title.clone())
+            .collect(),
         reply_options: content.reply_options,
         links: content.links,
         list: content.list,
@@ -1191,7 +1364,9 @@ fn outbound_view(wamid: &str, phone_number_id: &str, content: Rendered, context_
             link: media_link(d),
             filename: d.filename.clone(),
         }),
-        image: content.image.as_ref().map(|i| ImageView { link: media_link(i) }),
+        image: content.image.as_ref().map(|i| ImageView {
+            link: media_link(i),
+        }),
         location: content.location,
         status: None,
         error_code: None,
@@ -1203,7 +1378,12 @@ fn outbound_view(wamid: &str, phone_number_id: &str, content: Rendered, context_
     }
 }
 
-fn status_json(record: &MessageRecord, status: MessageStatus, now_secs: i64, with_pricing: bool) -> Value {
+fn status_json(
+    record: &MessageRecord,
+    status: MessageStatus,
+    now_secs: i64,
+    with_pricing: bool,
+) -> Value {
     let mut value = json!({
         "id": record.view.id,
         "status": status.as_str(),

@@ -35,7 +35,8 @@ pub fn escape_json_text(json: &str) -> String {
 
 /// `sha256=<lowercase hex>` as in `X-Hub-Signature-256`.
 pub fn signature_header(app_secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -45,7 +46,10 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(BASE64[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -61,7 +65,9 @@ fn base64(bytes: &[u8]) -> String {
 /// random message key (so ids may contain `+`, `/` and `=`).
 pub fn new_wamid(wa_id: &str) -> String {
     let mut rng = rand::rng();
-    let key: String = (0..20).map(|_| char::from(b"0123456789ABCDEF"[rng.random_range(0..16)])).collect();
+    let key: String = (0..20)
+        .map(|_| char::from(b"0123456789ABCDEF"[rng.random_range(0..16)]))
+        .collect();
     let mut record = vec![0x1c, 0x18, wa_id.len() as u8];
     record.extend_from_slice(wa_id.as_bytes());
     record.extend_from_slice(&[0x15, 0x02, 0x00, 0x11, 0x18, key.len() as u8]);
@@ -73,14 +79,19 @@ pub fn new_wamid(wa_id: &str) -> String {
 /// Numeric object ids like Graph media ids.
 pub fn new_numeric_id() -> String {
     let mut rng = rand::rng();
-    format!("{}", rng.random_range(1_000_000_000_000_000u64..9_999_999_999_999_999))
+    format!(
+        "{}",
+        rng.random_range(1_000_000_000_000_000u64..9_999_999_999_999_999)
+    )
 }
 
 /// Random URL-safe token (fbtrace ids, download hashes).
 pub fn new_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     let mut rng = rand::rng();
-    (0..len).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -103,7 +114,10 @@ mod tests {
     fn signs_with_lowercase_hex() {
         // RFC 4231 test case 2.
         let header = signature_header("Jefe", b"what do ya want for nothing?");
-        assert_eq!(header, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            header,
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

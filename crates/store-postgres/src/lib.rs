@@ -1,7 +1,8 @@
-//! SQLite implementation of the Balcão [`Store`]: one writer connection (every write transaction
-//! is `BEGIN IMMEDIATE`, serialised through it) plus a pool of readers, in WAL mode with
-//! `synchronous=NORMAL`. Timestamps are INTEGER unix milliseconds, JSON is TEXT.
+//! PostgreSQL implementation of the Balcão [`Store`]: one connection pool, outbox claims with
+//! `FOR UPDATE SKIP LOCKED`, timestamps as BIGINT unix milliseconds, JSON as JSONB. Several nodes
+//! may share one database.
 
+mod ingest;
 mod migrate;
 mod rows;
 mod write;
@@ -15,37 +16,19 @@ use rows::{
     contact_columns, conversation_select, event_columns, message_columns, number_columns,
     workspace_columns,
 };
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Connection, Row, Sqlite, Transaction};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, Postgres, Row, Transaction};
+use std::str::FromStr;
 
 /// Conversations listed when a filter asks for `limit: 0` (the `Default` filter).
 const DEFAULT_CONVERSATION_LIMIT: u32 = 100;
-const READ_CONNECTIONS: u32 = 4;
+const MAX_CONNECTIONS: u32 = 10;
 
 #[derive(Clone)]
-pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
-    _temporary: Option<Arc<TemporaryFile>>,
-}
-
-/// Removes a temporary database (and its WAL files) when the last store clone is dropped.
-struct TemporaryFile(PathBuf);
-
-impl Drop for TemporaryFile {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
+pub struct PgStore {
+    pool: PgPool,
+    /// The schema every connection is confined to, when opened with [`PgStore::connect_in_schema`].
+    schema: Option<String>,
 }
 
 pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
@@ -63,156 +46,82 @@ pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
     }
 }
 
-fn connect_options(path: &Path) -> SqliteConnectOptions {
-    SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true)
+fn parse_url(url: &str) -> Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Database(format!("URL do PostgreSQL inválida: {e}")))
 }
 
-/// A pool that keeps its connections for the life of the store.
-fn pool_options(connections: u32) -> SqlitePoolOptions {
-    SqlitePoolOptions::new()
-        .max_connections(connections)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .test_before_acquire(false)
+/// Schema names are put in SQL as identifiers, so only plain lowercase names are accepted.
+fn check_schema_name(schema: &str) -> Result<()> {
+    let plain = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!("nome de schema inválido: {schema:?}")))
+    }
 }
 
-impl SqliteStore {
-    /// Opens (creating it when missing) the database file at `path`. Does not migrate.
-    pub async fn open(path: &Path) -> Result<SqliteStore> {
-        let options = connect_options(path);
-        // The writer first: it creates the file and switches it to WAL.
-        let writer = pool_options(1)
-            .connect_with(options.clone())
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`). Does not migrate.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(parse_url(url)?)
             .await
             .map_err(db_err)?;
-        let reader = pool_options(READ_CONNECTIONS)
-            .connect_with(options)
+        Ok(PgStore { pool, schema: None })
+    }
+
+    /// Connects with every connection's `search_path` set to `schema`, creating the schema when
+    /// missing: isolated databases inside one (tests run in parallel this way).
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<PgStore> {
+        check_schema_name(schema)?;
+        let options = parse_url(url)?;
+        let mut conn = sqlx::PgConnection::connect_with(&options)
             .await
             .map_err(db_err)?;
-        Ok(SqliteStore {
-            writer,
-            reader,
-            _temporary: None,
-        })
-    }
-
-    /// A private in-memory database: one connection serves reads and writes.
-    pub async fn open_in_memory() -> Result<SqliteStore> {
-        let options = SqliteConnectOptions::new()
-            .in_memory(true)
-            .foreign_keys(true);
-        let pool = pool_options(1).connect_with(options).await.map_err(db_err)?;
-        Ok(SqliteStore {
-            writer: pool.clone(),
-            reader: pool,
-            _temporary: None,
-        })
-    }
-
-    /// A fresh database file in the system's temporary directory, removed when the store (and
-    /// every clone of it) is dropped. For tests and benchmarks that want the real file setup.
-    pub async fn open_temporary() -> Result<SqliteStore> {
-        let path = temporary_path("store");
-        let mut store = SqliteStore::open(&path).await?;
-        store._temporary = Some(Arc::new(TemporaryFile(path)));
-        Ok(store)
-    }
-
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)
-    }
-}
-
-fn temporary_path(what: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    std::env::temp_dir().join(format!(
-        "balcao-{what}-{}-{nanos}-{}.db",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-/// Rows per second of plain single-row INSERTs of a message-sized row, each in its own
-/// transaction, on a fresh file at `path` with the store's settings (WAL, synchronous=NORMAL):
-/// the ceiling ingestion is compared to. The file must not exist yet.
-pub async fn raw_insert_benchmark(path: &Path, n: u32) -> Result<f64> {
-    raw_insert_benchmark_batched(path, n, 1).await
-}
-
-/// Like [`raw_insert_benchmark`], committing every `batch` rows.
-pub async fn raw_insert_benchmark_batched(path: &Path, n: u32, batch: u32) -> Result<f64> {
-    if path.exists() {
-        return Err(StoreError::Conflict(format!(
-            "o arquivo {} já existe",
-            path.display()
-        )));
-    }
-    let mut conn = sqlx::SqliteConnection::connect_with(&connect_options(path))
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+        )))
+        .execute(&mut conn)
         .await
         .map_err(db_err)?;
-    sqlx::query(
-        "CREATE TABLE bench_messages (
-            id INTEGER PRIMARY KEY,
-            workspace_id INTEGER NOT NULL,
-            number_id INTEGER NOT NULL,
-            conversation_id INTEGER NOT NULL,
-            wamid TEXT NOT NULL,
-            message_type TEXT NOT NULL,
-            text TEXT,
-            payload TEXT NOT NULL,
-            created_at INTEGER NOT NULL,
-            UNIQUE (number_id, wamid)
-        ) STRICT",
-    )
-    .execute(&mut conn)
-    .await
-    .map_err(db_err)?;
-    let batch = batch.max(1);
-    let started = Instant::now();
-    let mut written = 0u32;
-    while written < n {
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-        for _ in 0..batch.min(n - written) {
-            let wamid = format!("wamid.HBgNNTUxNjk5MjMxODIyMhUCABIYFjNFQjA{written:016}");
-            let payload = format!(
-                r#"{{"from":"5516992318222","id":"{wamid}","timestamp":"1750857384","type":"text","text":{{"body":"Olá, minha internet está lenta desde ontem à noite, podem verificar? Mensagem {written}"}}}}"#
-            );
-            sqlx::query(
-                "INSERT INTO bench_messages (workspace_id, number_id, conversation_id, wamid,
-                                             message_type, text, payload, created_at)
-                 VALUES ($1, $2, $3, $4, 'text', $5, $6, $7)",
-            )
-            .bind(1i64)
-            .bind(1i64)
-            .bind(i64::from(written % 1000))
-            .bind(&wamid)
-            .bind("Olá, minha internet está lenta desde ontem à noite, podem verificar?")
-            .bind(&payload)
-            .bind(1_750_857_384_000i64)
-            .execute(&mut *tx)
+        conn.close().await.map_err(db_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options.options([("search_path", schema)]))
             .await
             .map_err(db_err)?;
-            written += 1;
-        }
-        tx.commit().await.map_err(db_err)?;
+        Ok(PgStore {
+            pool,
+            schema: Some(schema.to_owned()),
+        })
     }
-    let seconds = started.elapsed().as_secs_f64();
-    conn.close().await.map_err(db_err)?;
-    Ok(f64::from(n) / seconds.max(f64::MIN_POSITIVE))
+
+    /// Drops the schema given to [`PgStore::connect_in_schema`] with everything in it, and closes
+    /// the pool. Does nothing to a store connected without a schema.
+    pub async fn drop_schema(self) -> Result<()> {
+        let Some(schema) = &self.schema else {
+            return Ok(());
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        self.pool.close().await;
+        Ok(())
+    }
+
+    async fn write_tx(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(db_err)
+    }
 }
 
 fn limit(value: u32) -> i64 {
@@ -220,13 +129,13 @@ fn limit(value: u32) -> i64 {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for PgStore {
     fn backend(&self) -> &'static str {
-        "sqlite"
+        "postgres"
     }
 
     async fn migrate(&self) -> Result<()> {
-        migrate::run(&self.writer, now_millis()).await.map(|_| ())
+        migrate::run(&self.pool, now_millis()).await.map(|_| ())
     }
 
     async fn create_workspace(&self, new: NewWorkspace) -> Result<Workspace> {
@@ -251,7 +160,7 @@ impl Store for SqliteStore {
     async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>> {
         let row = sqlx::query(concat!("SELECT ", workspace_columns!(), " FROM workspaces WHERE id = $1"))
             .bind(id.0)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
         row.as_ref().map(rows::workspace).transpose()
@@ -261,7 +170,7 @@ impl Store for SqliteStore {
         let row =
             sqlx::query(concat!("SELECT ", workspace_columns!(), " FROM workspaces WHERE slug = $1"))
                 .bind(slug)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
         row.as_ref().map(rows::workspace).transpose()
@@ -297,7 +206,7 @@ impl Store for SqliteStore {
             " FROM numbers WHERE workspace_id = $1 ORDER BY id"
         ))
         .bind(workspace.0)
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(rows::number).collect()
@@ -305,7 +214,7 @@ impl Store for SqliteStore {
 
     async fn all_numbers(&self) -> Result<Vec<WhatsAppNumber>> {
         let rows = sqlx::query(concat!("SELECT ", number_columns!(), " FROM numbers ORDER BY id"))
-            .fetch_all(&self.reader)
+            .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
         rows.iter().map(rows::number).collect()
@@ -321,7 +230,7 @@ impl Store for SqliteStore {
             " FROM numbers WHERE phone_number_id = $1"
         ))
         .bind(phone_number_id)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         row.as_ref().map(rows::number).transpose()
@@ -351,7 +260,7 @@ impl Store for SqliteStore {
     async fn workspace_for_token(&self, token_sha256: &str) -> Result<Option<WorkspaceId>> {
         let row = sqlx::query("SELECT workspace_id FROM api_tokens WHERE token_sha256 = $1")
             .bind(token_sha256)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
         row.map(|r| r.try_get(0).map(WorkspaceId).map_err(db_err))
@@ -395,7 +304,7 @@ impl Store for SqliteStore {
         )
         .bind(workspace.0)
         .bind(number.0)
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(rows::template).collect()
@@ -403,7 +312,7 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, deliveries: &[WebhookBatch], now: Millis) -> Result<Vec<IngestReport>> {
         let mut tx = self.write_tx().await?;
-        let reports = write::ingest(&mut tx, deliveries, now).await?;
+        let reports = ingest::ingest(&mut tx, deliveries, now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(reports)
     }
@@ -433,7 +342,7 @@ impl Store for SqliteStore {
              ORDER BY id DESC LIMIT $1",
         )
         .bind(limit(limit_))
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(rows::dead_letter).collect()
@@ -445,7 +354,7 @@ impl Store for SqliteStore {
              ORDER BY id DESC LIMIT $1",
         )
         .bind(limit(limit_))
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(rows::unrouted).collect()
@@ -459,7 +368,7 @@ impl Store for SqliteStore {
         ))
         .bind(workspace.0)
         .bind(id.0)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         row.as_ref().map(rows::contact).transpose()
@@ -473,7 +382,7 @@ impl Store for SqliteStore {
         ))
         .bind(workspace.0)
         .bind(wa_id.match_key())
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         row.as_ref().map(rows::contact).transpose()
@@ -506,7 +415,7 @@ impl Store for SqliteStore {
         .bind(filter.status.map(ConversationStatus::as_str))
         .bind(filter.before.map(|c| c.0))
         .bind(limit(page))
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(rows::conversation).collect()
@@ -523,7 +432,7 @@ impl Store for SqliteStore {
         ))
         .bind(workspace.0)
         .bind(id.0)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         row.as_ref().map(rows::conversation).transpose()
@@ -547,7 +456,7 @@ impl Store for SqliteStore {
         .bind(conversation.0)
         .bind(after.map_or(0, |m| m.0))
         .bind(limit(limit_))
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(rows::message).collect()
@@ -561,7 +470,7 @@ impl Store for SqliteStore {
         ))
         .bind(workspace.0)
         .bind(id.0)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         row.as_ref().map(rows::message).transpose()
@@ -575,7 +484,7 @@ impl Store for SqliteStore {
         ))
         .bind(workspace.0)
         .bind(wamid)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         row.as_ref().map(rows::message).transpose()
@@ -589,7 +498,7 @@ impl Store for SqliteStore {
         ))
         .bind(workspace.0)
         .bind(conversation.0)
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.iter().map(rows::event).collect()
@@ -649,7 +558,7 @@ impl Store for SqliteStore {
              WHERE workspace_id = $1 AND direction = 'out' GROUP BY status",
         )
         .bind(workspace.0)
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         let mut counts = Vec::with_capacity(rows.len());
@@ -667,7 +576,7 @@ impl Store for SqliteStore {
             "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND direction = 'in'",
         )
         .bind(workspace.0)
-        .fetch_one(&self.reader)
+        .fetch_one(&self.pool)
         .await
         .map_err(db_err)?
         .try_get(0)

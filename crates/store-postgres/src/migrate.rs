@@ -1,10 +1,11 @@
-//! Our own small migrator: numbered SQL files compiled into the binary, applied in order inside
-//! one `BEGIN IMMEDIATE` transaction, and recorded in `schema_migrations`. Not sqlx's migrator, so
-//! two backends (or two tools) never clash on `_sqlx_migrations`.
+//! Our own small migrator: numbered SQL files compiled into the binary, applied in order inside one
+//! transaction and recorded in `schema_migrations` (in the connection's schema). Not sqlx's
+//! migrator, so two backends (or two tools) never clash on `_sqlx_migrations`. A transaction-scoped
+//! advisory lock, keyed by the schema, keeps nodes starting together from migrating twice.
 
 use crate::db_err;
 use balcao_store::Result;
-use sqlx::{Row, SqlitePool};
+use sqlx::{PgPool, Row};
 
 /// `(version, name, sql)`, in order. New migrations are appended, never edited.
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -13,14 +14,18 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
     include_str!("../migrations/0001_initial.sql"),
 )];
 
-pub(crate) async fn run(writer: &SqlitePool, now: i64) -> Result<Vec<i64>> {
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+pub(crate) async fn run(pool: &PgPool, now: i64) -> Result<Vec<i64>> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('balcao-migrate:' || current_schema()))")
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
-            version INTEGER PRIMARY KEY,
+            version BIGINT PRIMARY KEY,
             name TEXT NOT NULL,
-            applied_at INTEGER NOT NULL
-        ) STRICT",
+            applied_at BIGINT NOT NULL
+        )",
     )
     .execute(&mut *tx)
     .await
@@ -39,14 +44,16 @@ pub(crate) async fn run(writer: &SqlitePool, now: i64) -> Result<Vec<i64>> {
             continue;
         }
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(db_err)?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(version)
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tracing::info!(version, name, "applied SQLite migration");
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(version)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tracing::info!(version, name, "applied PostgreSQL migration");
         newly_applied.push(version);
     }
     tx.commit().await.map_err(db_err)?;

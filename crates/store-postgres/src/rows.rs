@@ -1,4 +1,4 @@
-//! Turning SQLite rows into the store's models. Every column list used here is written once, as a
+//! Turning PostgreSQL rows into the store's models. Every column list used here is written once, as a
 //! macro, so the `SELECT`s stay `&'static str` (sqlx's `SqlSafeStr`) and in step with the mappers.
 
 use crate::db_err;
@@ -8,7 +8,7 @@ use balcao_domain::*;
 use balcao_store::*;
 use serde_json::Value;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::postgres::PgRow;
 
 macro_rules! workspace_columns {
     () => {
@@ -51,9 +51,9 @@ pub(crate) use {
     workspace_columns,
 };
 
-fn get<'r, T>(row: &'r SqliteRow, column: &str) -> Result<T>
+fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T>
 where
-    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
     row.try_get(column).map_err(db_err)
 }
@@ -70,9 +70,6 @@ fn opt_wa_id(text: Option<String>) -> Result<Option<WaId>> {
     text.as_deref().map(wa_id).transpose()
 }
 
-pub(crate) fn json(text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|e| corrupt("json", e))
-}
 
 pub(crate) fn status(text: &str) -> Result<DeliveryStatus> {
     DeliveryStatus::parse(text).ok_or_else(|| corrupt("status", text))
@@ -82,7 +79,7 @@ pub(crate) fn to_u32(value: i64, what: &str) -> Result<u32> {
     u32::try_from(value).map_err(|_| corrupt(what, value))
 }
 
-pub(crate) fn workspace(row: &SqliteRow) -> Result<Workspace> {
+pub(crate) fn workspace(row: &PgRow) -> Result<Workspace> {
     Ok(Workspace {
         id: WorkspaceId(get(row, "id")?),
         slug: get(row, "slug")?,
@@ -92,7 +89,7 @@ pub(crate) fn workspace(row: &SqliteRow) -> Result<Workspace> {
     })
 }
 
-pub(crate) fn number(row: &SqliteRow) -> Result<WhatsAppNumber> {
+pub(crate) fn number(row: &PgRow) -> Result<WhatsAppNumber> {
     Ok(WhatsAppNumber {
         id: NumberId(get(row, "id")?),
         workspace_id: WorkspaceId(get(row, "workspace_id")?),
@@ -104,7 +101,7 @@ pub(crate) fn number(row: &SqliteRow) -> Result<WhatsAppNumber> {
     })
 }
 
-pub(crate) fn template(row: &SqliteRow) -> Result<Template> {
+pub(crate) fn template(row: &PgRow) -> Result<Template> {
     Ok(Template {
         number_id: NumberId(get(row, "number_id")?),
         name: get(row, "name")?,
@@ -116,7 +113,7 @@ pub(crate) fn template(row: &SqliteRow) -> Result<Template> {
     })
 }
 
-pub(crate) fn contact(row: &SqliteRow) -> Result<Contact> {
+pub(crate) fn contact(row: &PgRow) -> Result<Contact> {
     Ok(Contact {
         id: ContactId(get(row, "id")?),
         workspace_id: WorkspaceId(get(row, "workspace_id")?),
@@ -128,9 +125,9 @@ pub(crate) fn contact(row: &SqliteRow) -> Result<Contact> {
     })
 }
 
-pub(crate) fn conversation(row: &SqliteRow) -> Result<Conversation> {
+pub(crate) fn conversation(row: &PgRow) -> Result<Conversation> {
     let status_text: String = get(row, "status")?;
-    let referral: Option<String> = get(row, "referral")?;
+    let referral: Option<Value> = get(row, "referral")?;
     Ok(Conversation {
         id: ConversationId(get(row, "id")?),
         workspace_id: WorkspaceId(get(row, "workspace_id")?),
@@ -145,12 +142,12 @@ pub(crate) fn conversation(row: &SqliteRow) -> Result<Conversation> {
         last_message_at: get(row, "last_message_at")?,
         last_inbound_at: get(row, "last_inbound_at")?,
         referral: referral
-            .map(|text| serde_json::from_str(&text).map_err(|e| corrupt("referral", e)))
+            .map(|value| serde_json::from_value(value).map_err(|e| corrupt("referral", e)))
             .transpose()?,
     })
 }
 
-pub(crate) fn message(row: &SqliteRow) -> Result<Message> {
+pub(crate) fn message(row: &PgRow) -> Result<Message> {
     let direction_text: String = get(row, "direction")?;
     let status_text: Option<String> = get(row, "status")?;
     let error_code: Option<i64> = get(row, "error_code")?;
@@ -173,7 +170,7 @@ pub(crate) fn message(row: &SqliteRow) -> Result<Message> {
         wamid: get(row, "wamid")?,
         message_type: get(row, "message_type")?,
         text: get(row, "text")?,
-        payload: json(&get::<String>(row, "payload")?)?,
+        payload: get(row, "payload")?,
         status: status_text.as_deref().map(status).transpose()?,
         error,
         pricing_category: get(row, "pricing_category")?,
@@ -188,19 +185,19 @@ pub(crate) fn message(row: &SqliteRow) -> Result<Message> {
     })
 }
 
-pub(crate) fn event(row: &SqliteRow) -> Result<Event> {
+pub(crate) fn event(row: &PgRow) -> Result<Event> {
     Ok(Event {
         id: EventId(get(row, "id")?),
         workspace_id: WorkspaceId(get(row, "workspace_id")?),
         conversation_id: ConversationId(get(row, "conversation_id")?),
         kind: get(row, "kind")?,
         message_id: get::<Option<i64>>(row, "message_id")?.map(MessageId),
-        data: json(&get::<String>(row, "data")?)?,
+        data: get(row, "data")?,
         created_at: get(row, "created_at")?,
     })
 }
 
-pub(crate) fn dead_letter(row: &SqliteRow) -> Result<DeadLetter> {
+pub(crate) fn dead_letter(row: &PgRow) -> Result<DeadLetter> {
     Ok(DeadLetter {
         id: get(row, "id")?,
         source: get(row, "source")?,
@@ -210,12 +207,12 @@ pub(crate) fn dead_letter(row: &SqliteRow) -> Result<DeadLetter> {
     })
 }
 
-pub(crate) fn unrouted(row: &SqliteRow) -> Result<UnroutedItem> {
+pub(crate) fn unrouted(row: &PgRow) -> Result<UnroutedItem> {
     Ok(UnroutedItem {
         id: get(row, "id")?,
         phone_number_id: get(row, "phone_number_id")?,
         kind: get(row, "kind")?,
-        raw: json(&get::<String>(row, "raw")?)?,
+        raw: get(row, "raw")?,
         received_at: get(row, "received_at")?,
     })
 }

@@ -1,111 +1,26 @@
-//! The write paths that span several tables: webhook ingestion, the outbox and status application.
-//! Every function here runs inside a write transaction the caller opened with `BEGIN IMMEDIATE`.
+//! The write paths that span several tables: the outbox, status application and the helpers
+//! ingestion shares. Every function here runs inside a write transaction the caller opened.
 
 use crate::db_err;
 use crate::rows::{self, message_columns};
 use balcao_domain::outbound::{OutboundContent, SendError};
 use balcao_domain::status::DeliveryStatus;
-use balcao_domain::webhook::{InboundMessage, Referral, StatusUpdate, WaError, WebhookBatch};
+use balcao_domain::webhook::{Referral, StatusUpdate, WaError};
 use balcao_domain::*;
 use balcao_store::*;
 use serde_json::{Value, json};
-use sqlx::{Row, SqliteConnection};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
 
-type Conn = SqliteConnection;
+type Conn = PgConnection;
 
 #[derive(Clone, Copy)]
-struct Routed {
-    number: i64,
-    workspace: i64,
+pub(crate) struct Routed {
+    pub(crate) number: i64,
+    pub(crate) workspace: i64,
 }
 
-/// What was last written for a contact during this ingest call, to skip repeated upserts.
-struct SeenContact {
-    id: i64,
-    wa_id: String,
-    profile_name: Option<String>,
-    user_id: Option<String>,
-}
-
-/// Lookups cached for the duration of one `ingest` call (one transaction).
-#[derive(Default)]
-struct IngestCache {
-    numbers: HashMap<String, Option<Routed>>,
-    contacts: HashMap<(i64, String), SeenContact>,
-    open_conversations: HashMap<(i64, i64), i64>,
-    /// Conversation id → newest inbound timestamp, written once at the end.
-    touched: BTreeMap<i64, i64>,
-}
-
-pub(crate) async fn ingest(
-    conn: &mut Conn,
-    deliveries: &[WebhookBatch],
-    now: Millis,
-) -> Result<Vec<IngestReport>> {
-    let mut cache = IngestCache::default();
-    let mut reports = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        let mut report = IngestReport::default();
-        ingest_messages(conn, &mut cache, &delivery.messages, now, &mut report).await?;
-        for status in &delivery.statuses {
-            ingest_status(conn, &mut cache, status, now, &mut report).await?;
-        }
-        for other in &delivery.other {
-            let routed = match &other.phone_number_id {
-                Some(id) => route(conn, &mut cache, id).await?,
-                None => None,
-            };
-            insert_unrouted(
-                conn,
-                routed.map(|r| r.workspace),
-                other.phone_number_id.as_deref(),
-                &other.field,
-                &other.raw,
-                now,
-            )
-            .await?;
-            report.unrouted += 1;
-        }
-        reports.push(report);
-    }
-    for (conversation, timestamp) in &cache.touched {
-        sqlx::query(
-            "UPDATE conversations
-             SET last_inbound_at = MAX(COALESCE(last_inbound_at, $1), $1),
-                 last_message_at = MAX(last_message_at, $1)
-             WHERE id = $2",
-        )
-        .bind(timestamp)
-        .bind(conversation)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
-    Ok(reports)
-}
-
-async fn route(conn: &mut Conn, cache: &mut IngestCache, phone_number_id: &str) -> Result<Option<Routed>> {
-    if let Some(known) = cache.numbers.get(phone_number_id) {
-        return Ok(*known);
-    }
-    let routed = sqlx::query("SELECT id, workspace_id FROM numbers WHERE phone_number_id = $1")
-        .bind(phone_number_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .map(|row| -> Result<Routed> {
-            Ok(Routed {
-                number: row.try_get(0).map_err(db_err)?,
-                workspace: row.try_get(1).map_err(db_err)?,
-            })
-        })
-        .transpose()?;
-    cache.numbers.insert(phone_number_id.to_owned(), routed);
-    Ok(routed)
-}
-
-async fn insert_unrouted(
+pub(crate) async fn insert_unrouted(
     conn: &mut Conn,
     workspace: Option<i64>,
     phone_number_id: Option<&str>,
@@ -120,7 +35,7 @@ async fn insert_unrouted(
     .bind(workspace)
     .bind(phone_number_id)
     .bind(kind)
-    .bind(raw.to_string())
+    .bind(without_nul(raw).as_ref())
     .bind(now)
     .execute(&mut *conn)
     .await
@@ -128,7 +43,7 @@ async fn insert_unrouted(
     Ok(())
 }
 
-async fn insert_event(
+pub(crate) async fn insert_event(
     conn: &mut Conn,
     workspace: i64,
     conversation: i64,
@@ -145,7 +60,7 @@ async fn insert_event(
     .bind(conversation)
     .bind(kind)
     .bind(message)
-    .bind(data.to_string())
+    .bind(data)
     .bind(now)
     .execute(&mut *conn)
     .await
@@ -153,203 +68,7 @@ async fn insert_event(
     Ok(())
 }
 
-async fn ingest_messages(
-    conn: &mut Conn,
-    cache: &mut IngestCache,
-    messages: &[InboundMessage],
-    now: Millis,
-    report: &mut IngestReport,
-) -> Result<()> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    // One query per number finds the wamids already stored, so a redelivered message touches
-    // neither its contact nor its conversation.
-    let mut wamids_by_number: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-    for message in messages {
-        if let Some(routed) = route(conn, cache, &message.phone_number_id).await? {
-            wamids_by_number.entry(routed.number).or_default().push(&message.wamid);
-        }
-    }
-    let mut stored: HashSet<(i64, String)> = HashSet::new();
-    for (number, wamids) in &wamids_by_number {
-        let rows = sqlx::query(
-            "SELECT wamid FROM messages
-             WHERE number_id = $1 AND wamid IN (SELECT value FROM json_each($2))",
-        )
-        .bind(number)
-        .bind(serde_json::to_string(wamids).map_err(|e| StoreError::Database(e.to_string()))?)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        for row in rows {
-            stored.insert((*number, row.try_get(0).map_err(db_err)?));
-        }
-    }
-
-    for message in messages {
-        let Some(routed) = route(conn, cache, &message.phone_number_id).await? else {
-            insert_unrouted(conn, None, Some(&message.phone_number_id), "message", &message.raw, now)
-                .await?;
-            report.unrouted += 1;
-            continue;
-        };
-        // `insert` is false when the wamid was already seen (stored, or earlier in this call).
-        if !stored.insert((routed.number, message.wamid.clone())) {
-            report.messages_duplicate += 1;
-            continue;
-        }
-        let Some(contact) = inbound_contact(conn, cache, routed.workspace, message, now).await?
-        else {
-            // Neither a wa_id nor a known user_id: nothing to attach it to, but never lose it.
-            insert_unrouted(
-                conn,
-                Some(routed.workspace),
-                Some(&message.phone_number_id),
-                "message",
-                &message.raw,
-                now,
-            )
-            .await?;
-            report.unrouted += 1;
-            continue;
-        };
-        let conversation = open_conversation(
-            conn,
-            cache,
-            routed,
-            contact,
-            message.timestamp,
-            message.referral.as_ref(),
-        )
-        .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
-                                   wamid, message_type, text, payload, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'in', $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (number_id, wamid) DO NOTHING
-             RETURNING id",
-        )
-        .bind(routed.workspace)
-        .bind(routed.number)
-        .bind(conversation)
-        .bind(contact)
-        .bind(&message.wamid)
-        .bind(&message.message_type)
-        .bind(message.content.display_text())
-        .bind(message.raw.to_string())
-        .bind(message.timestamp)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        let Some(row) = inserted else {
-            report.messages_duplicate += 1;
-            continue;
-        };
-        let id: i64 = row.try_get(0).map_err(db_err)?;
-        insert_event(
-            conn,
-            routed.workspace,
-            conversation,
-            "message_in",
-            Some(id),
-            &json!({ "wamid": message.wamid, "type": message.message_type }),
-            now,
-        )
-        .await?;
-        let newest = cache.touched.entry(conversation).or_insert(message.timestamp);
-        *newest = (*newest).max(message.timestamp);
-        report.messages_new += 1;
-        report.new_messages.push(MessageId(id));
-        if !report.conversations.contains(&ConversationId(conversation)) {
-            report.conversations.push(ConversationId(conversation));
-        }
-    }
-    Ok(())
-}
-
-/// Finds or creates the sender's contact, refreshing the wa_id last seen and the profile name.
-async fn inbound_contact(
-    conn: &mut Conn,
-    cache: &mut IngestCache,
-    workspace: i64,
-    message: &InboundMessage,
-    now: Millis,
-) -> Result<Option<i64>> {
-    let Some(from) = &message.from else {
-        let Some(user_id) = &message.user_id else {
-            return Ok(None);
-        };
-        let row = sqlx::query(
-            "SELECT id FROM contacts WHERE workspace_id = $1 AND user_id = $2 ORDER BY id LIMIT 1",
-        )
-        .bind(workspace)
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        return row.map(|r| r.try_get(0).map_err(db_err)).transpose();
-    };
-    let key = (workspace, from.match_key());
-    if let Some(seen) = cache.contacts.get(&key)
-        && seen.wa_id == from.as_str()
-        && (message.profile_name.is_none() || message.profile_name == seen.profile_name)
-        && (message.user_id.is_none() || message.user_id == seen.user_id)
-    {
-        return Ok(Some(seen.id));
-    }
-    let row = sqlx::query(
-        "INSERT INTO contacts (workspace_id, wa_id, match_key, profile_name, user_id, created_at,
-                               updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)
-         ON CONFLICT (workspace_id, match_key) DO UPDATE SET
-             wa_id = excluded.wa_id,
-             profile_name = COALESCE(excluded.profile_name, contacts.profile_name),
-             user_id = COALESCE(excluded.user_id, contacts.user_id),
-             updated_at = excluded.updated_at
-         RETURNING id, profile_name, user_id",
-    )
-    .bind(workspace)
-    .bind(from.as_str())
-    .bind(&key.1)
-    .bind(&message.profile_name)
-    .bind(&message.user_id)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let id: i64 = row.try_get(0).map_err(db_err)?;
-    cache.contacts.insert(
-        key,
-        SeenContact {
-            id,
-            wa_id: from.as_str().to_owned(),
-            profile_name: row.try_get(1).map_err(db_err)?,
-            user_id: row.try_get(2).map_err(db_err)?,
-        },
-    );
-    Ok(Some(id))
-}
-
-/// The contact's open conversation on the number, opened now when there is none.
-async fn open_conversation(
-    conn: &mut Conn,
-    cache: &mut IngestCache,
-    routed: Routed,
-    contact: i64,
-    at: Millis,
-    referral: Option<&Referral>,
-) -> Result<i64> {
-    if let Some(id) = cache.open_conversations.get(&(contact, routed.number)) {
-        return Ok(*id);
-    }
-    let id = find_or_open_conversation(conn, routed, contact, at, referral).await?;
-    cache.open_conversations.insert((contact, routed.number), id);
-    Ok(id)
-}
-
-async fn find_or_open_conversation(
+pub(crate) async fn find_or_open_conversation(
     conn: &mut Conn,
     routed: Routed,
     contact: i64,
@@ -367,10 +86,6 @@ async fn find_or_open_conversation(
     if let Some(row) = found {
         return row.try_get(0).map_err(db_err);
     }
-    let referral = referral
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| StoreError::Database(e.to_string()))?;
     let opened = sqlx::query(
         "INSERT INTO conversations (workspace_id, number_id, contact_id, status, opened_at,
                                     last_message_at, referral)
@@ -382,7 +97,7 @@ async fn find_or_open_conversation(
     .bind(routed.number)
     .bind(contact)
     .bind(at)
-    .bind(referral)
+    .bind(referral.map(Json))
     .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -400,18 +115,18 @@ async fn find_or_open_conversation(
 }
 
 /// What a status report says, as stored in `message_statuses`.
-struct StatusFacts {
-    status: DeliveryStatus,
-    wamid: String,
-    timestamp: Millis,
-    pricing_category: Option<String>,
-    pricing_type: Option<String>,
-    billable: Option<bool>,
-    errors: Vec<WaError>,
+pub(crate) struct StatusFacts {
+    pub(crate) status: DeliveryStatus,
+    pub(crate) wamid: String,
+    pub(crate) timestamp: Millis,
+    pub(crate) pricing_category: Option<String>,
+    pub(crate) pricing_type: Option<String>,
+    pub(crate) billable: Option<bool>,
+    pub(crate) errors: Vec<WaError>,
 }
 
 impl StatusFacts {
-    fn from_update(update: &StatusUpdate) -> Self {
+    pub(crate) fn from_update(update: &StatusUpdate) -> Self {
         let pricing = update.pricing.clone().unwrap_or_default();
         StatusFacts {
             status: update.status,
@@ -424,103 +139,20 @@ impl StatusFacts {
         }
     }
 
-    fn has_pricing(&self) -> bool {
+    pub(crate) fn has_pricing(&self) -> bool {
         self.pricing_category.is_some() || self.pricing_type.is_some() || self.billable.is_some()
     }
 }
 
 /// An outbound message a status can be applied to.
-struct Target {
-    id: i64,
-    workspace: i64,
-    conversation: i64,
-    status: DeliveryStatus,
+pub(crate) struct Target {
+    pub(crate) id: i64,
+    pub(crate) workspace: i64,
+    pub(crate) conversation: i64,
+    pub(crate) status: DeliveryStatus,
 }
 
-async fn ingest_status(
-    conn: &mut Conn,
-    cache: &mut IngestCache,
-    update: &StatusUpdate,
-    now: Millis,
-    report: &mut IngestReport,
-) -> Result<()> {
-    let Some(routed) = route(conn, cache, &update.phone_number_id).await? else {
-        insert_unrouted(conn, None, Some(&update.phone_number_id), "status", &update.raw, now)
-            .await?;
-        report.unrouted += 1;
-        return Ok(());
-    };
-    let facts = StatusFacts::from_update(update);
-    let errors = serde_json::to_string(&facts.errors).map_err(|e| StoreError::Database(e.to_string()))?;
-    let inserted = sqlx::query(
-        "INSERT INTO message_statuses (workspace_id, number_id, wamid, status, timestamp,
-                                       recipient_id, biz_opaque, pricing_category, pricing_type,
-                                       billable, errors, raw, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         ON CONFLICT (number_id, wamid, status) DO NOTHING
-         RETURNING id",
-    )
-    .bind(routed.workspace)
-    .bind(routed.number)
-    .bind(&update.wamid)
-    .bind(update.status.as_str())
-    .bind(update.timestamp)
-    .bind(&update.recipient_id)
-    .bind(&update.biz_opaque_callback_data)
-    .bind(&facts.pricing_category)
-    .bind(&facts.pricing_type)
-    .bind(facts.billable)
-    .bind(errors)
-    .bind(update.raw.to_string())
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    if inserted.is_none() {
-        report.statuses_duplicate += 1;
-        return Ok(());
-    }
-    report.statuses_new += 1;
-
-    let known = sqlx::query(
-        "SELECT id, workspace_id, conversation_id, status FROM messages
-         WHERE number_id = $1 AND wamid = $2 AND direction = 'out'",
-    )
-    .bind(routed.number)
-    .bind(&update.wamid)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    if let Some(row) = known {
-        let mut target = target_from_row(&row)?;
-        apply_status(conn, &mut target, &facts, now).await?;
-        return Ok(());
-    }
-    // The wamid is not known yet. When the status carries our idempotency key and that message's
-    // send answer was never recorded, the status itself tells us the wamid.
-    if let Some(key) = &update.biz_opaque_callback_data {
-        let in_flight = sqlx::query(
-            "SELECT id FROM messages
-             WHERE workspace_id = $1 AND idempotency_key = $2 AND number_id = $3
-               AND direction = 'out' AND wamid IS NULL
-               AND (status = 'sending' OR (status = 'queued' AND attempts > 0))",
-        )
-        .bind(routed.workspace)
-        .bind(key)
-        .bind(routed.number)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        if let Some(row) = in_flight {
-            let id: i64 = row.try_get(0).map_err(db_err)?;
-            let sent_to = update.recipient_id.as_deref().and_then(|r| WaId::parse(r).ok());
-            accept(conn, id, &update.wamid, sent_to.as_ref(), false, "send_reconciled", now).await?;
-        }
-    }
-    Ok(())
-}
-
-fn target_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Target> {
+pub(crate) fn target_from_row(row: &sqlx::postgres::PgRow) -> Result<Target> {
     Ok(Target {
         id: row.try_get("id").map_err(db_err)?,
         workspace: row.try_get("workspace_id").map_err(db_err)?,
@@ -529,7 +161,7 @@ fn target_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Target> {
     })
 }
 
-fn send_error_of(error: &WaError) -> SendError {
+pub(crate) fn send_error_of(error: &WaError) -> SendError {
     SendError {
         code: error.code,
         title: error.title.clone().or_else(|| error.message.clone()).unwrap_or_default(),
@@ -539,7 +171,7 @@ fn send_error_of(error: &WaError) -> SendError {
 
 /// Applies one status report to an outbound message: the status moves only as
 /// [`DeliveryStatus::advance`] allows, pricing is kept whenever reported, the error of a `failed`.
-async fn apply_status(
+pub(crate) async fn apply_status(
     conn: &mut Conn,
     target: &mut Target,
     facts: &StatusFacts,
@@ -601,7 +233,7 @@ async fn apply_status(
 /// Records the wamid of an outbound message (status `accepted`) and applies the statuses that
 /// arrived for it before. With `only_sending`, does nothing unless the message is in `sending`.
 /// Returns whether the message was accepted.
-async fn accept(
+pub(crate) async fn accept(
     conn: &mut Conn,
     message: i64,
     wamid: &str,
@@ -615,7 +247,7 @@ async fn accept(
              wamid = $1, sent_wa_id = COALESCE($2, sent_wa_id), status = 'accepted',
              lease_until = NULL, next_attempt_at = NULL,
              error_code = NULL, error_title = NULL, error_details = NULL, updated_at = $3
-         WHERE id = $4 AND ($5 = 0 OR status = 'sending')
+         WHERE id = $4 AND (NOT $5 OR status = 'sending')
          RETURNING id, workspace_id, number_id, conversation_id, contact_id, status",
     )
     .bind(wamid)
@@ -675,10 +307,10 @@ async fn accept(
             pricing_category: row.try_get("pricing_category").map_err(db_err)?,
             pricing_type: row.try_get("pricing_type").map_err(db_err)?,
             billable: row.try_get("billable").map_err(db_err)?,
-            errors: serde_json::from_value(rows::json(
-                &row.try_get::<String, _>("errors").map_err(db_err)?,
-            )?)
-            .map_err(|e| StoreError::Corrupt(format!("status errors: {e}")))?,
+            errors: row
+                .try_get::<Json<Vec<WaError>>, _>("errors")
+                .map_err(db_err)?
+                .0,
         };
         apply_status(conn, &mut target, &facts, now).await?;
     }
@@ -740,7 +372,7 @@ pub(crate) async fn enqueue_outbound(
     };
     let conversation = find_or_open_conversation(conn, routed, contact, now, None).await?;
     let payload =
-        serde_json::to_string(&new.content).map_err(|e| StoreError::Database(e.to_string()))?;
+        serde_json::to_value(&new.content).map_err(|e| StoreError::Database(e.to_string()))?;
     let inserted = sqlx::query(
         "INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
                                message_type, text, payload, status, to_wa_id, idempotency_key,
@@ -754,8 +386,8 @@ pub(crate) async fn enqueue_outbound(
     .bind(conversation)
     .bind(contact)
     .bind(new.content.kind())
-    .bind(new.content.display_text())
-    .bind(payload)
+    .bind(new.content.display_text().replace('\0', ""))
+    .bind(without_nul(&payload).as_ref())
     .bind(new.to.as_str())
     .bind(&new.idempotency_key)
     .bind(&new.author)
@@ -779,7 +411,7 @@ pub(crate) async fn enqueue_outbound(
             .await
             .map_err(db_err)?;
     }
-    sqlx::query("UPDATE conversations SET last_message_at = MAX(last_message_at, $1) WHERE id = $2")
+    sqlx::query("UPDATE conversations SET last_message_at = GREATEST(last_message_at, $1) WHERE id = $2")
         .bind(now)
         .bind(conversation)
         .execute(&mut *conn)
@@ -852,7 +484,8 @@ pub(crate) async fn claim_outbound(
                              updated_at = $2
          WHERE id IN (SELECT id FROM messages
                       WHERE number_id = $3 AND status = 'queued' AND next_attempt_at <= $2
-                      ORDER BY next_attempt_at, id LIMIT $4)
+                      ORDER BY next_attempt_at, id LIMIT $4
+                      FOR UPDATE SKIP LOCKED)
          RETURNING id, workspace_id, number_id, conversation_id, payload, idempotency_key,
                    attempts, next_attempt_at,
                    (SELECT wa_id FROM contacts WHERE contacts.id = messages.contact_id) AS wa_id,
@@ -868,9 +501,10 @@ pub(crate) async fn claim_outbound(
     .map_err(db_err)?;
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {
-        let payload: String = row.try_get("payload").map_err(db_err)?;
-        let content: OutboundContent = serde_json::from_str(&payload)
-            .map_err(|e| StoreError::Corrupt(format!("outbound content: {e}")))?;
+        let content: OutboundContent = row
+            .try_get::<Json<OutboundContent>, _>("payload")
+            .map_err(db_err)?
+            .0;
         let due: i64 = row.try_get("next_attempt_at").map_err(db_err)?;
         let job = OutboundJob {
             message_id: MessageId(row.try_get("id").map_err(db_err)?),
@@ -946,7 +580,7 @@ pub(crate) async fn record_send_outcomes(
             } => {
                 let row = sqlx::query(
                     "UPDATE messages SET status = 'queued', next_attempt_at = $1,
-                         lease_until = NULL, attempts = MAX(attempts - 1, 0), updated_at = $2
+                         lease_until = NULL, attempts = GREATEST(attempts - 1, 0), updated_at = $2
                      WHERE id = $3 AND status = 'sending'
                      RETURNING workspace_id, conversation_id",
                 )
@@ -989,7 +623,7 @@ pub(crate) async fn record_send_outcomes(
 
 async fn outcome_event(
     conn: &mut Conn,
-    row: &sqlx::sqlite::SqliteRow,
+    row: &sqlx::postgres::PgRow,
     kind: &str,
     message: i64,
     data: &Value,
@@ -1061,4 +695,32 @@ pub(crate) async fn reconcile_in_flight(
         }
     }
     Ok((reconciled, requeued))
+}
+
+/// PostgreSQL refuses U+0000 in `text` and `jsonb`; a payload carrying it must still be stored, so
+/// the character is dropped (everything else is kept as received).
+pub(crate) fn without_nul(value: &Value) -> std::borrow::Cow<'_, Value> {
+    fn has_nul(value: &Value) -> bool {
+        match value {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(has_nul),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    fn strip(value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(s.replace('\0', "")),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter().map(|(k, v)| (k.replace('\0', ""), strip(v))).collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    if has_nul(value) {
+        std::borrow::Cow::Owned(strip(value))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
 }

@@ -2,6 +2,7 @@
 //! is `BEGIN IMMEDIATE`, serialised through it) plus a pool of readers, in WAL mode with
 //! `synchronous=NORMAL`. Timestamps are INTEGER unix milliseconds, JSON is TEXT.
 
+mod ingest;
 mod migrate;
 mod rows;
 mod write;
@@ -403,7 +404,7 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, deliveries: &[WebhookBatch], now: Millis) -> Result<Vec<IngestReport>> {
         let mut tx = self.write_tx().await?;
-        let reports = write::ingest(&mut tx, deliveries, now).await?;
+        let reports = ingest::ingest(&mut tx, deliveries, now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(reports)
     }

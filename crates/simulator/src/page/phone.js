@@ -235,7 +235,8 @@
     var meta = el("div", "meta");
     meta.appendChild(el("span", "time", time(message.timestamp)));
     if (message.direction === "in" && message.status === "read") meta.appendChild(el("span", "ticks read", "✓✓"));
-    if (message.direction === "out" && message.status === "failed") meta.appendChild(ticks("failed"));
+    // Ticks on the business's messages let whoever plays the subscriber follow delivery.
+    if (message.direction === "out") meta.appendChild(ticks(message.status));
     node.appendChild(meta);
     return node;
   }

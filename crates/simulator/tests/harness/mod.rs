@@ -46,7 +46,11 @@ pub fn hmac_hex(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-async fn webhook(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+async fn webhook(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
     app.attempts.fetch_add(1, Ordering::SeqCst);
     if app
         .fail_next
@@ -106,20 +110,37 @@ pub fn templates() -> Vec<SimTemplate> {
             header: Some(TemplateHeader::Document),
             footer: Some("Provedor Teste".into()),
             buttons: vec![
-                TemplateButton::QuickReply { text: "Já paguei".into() },
+                TemplateButton::QuickReply {
+                    text: "Já paguei".into(),
+                },
                 TemplateButton::Url {
                     text: "Ver fatura".into(),
                     url: "https://provedor.example/f/{{1}}".into(),
                 },
             ],
-            ..template("boleto_vencimento", "UTILITY", "APPROVED", "Olá {{1}}, sua fatura de {{2}} vence amanhã.")
+            ..template(
+                "boleto_vencimento",
+                "UTILITY",
+                "APPROVED",
+                "Olá {{1}}, sua fatura de {{2}} vence amanhã.",
+            )
         },
         SimTemplate {
             header: Some(TemplateHeader::Text("Olá {{1}}".into())),
             ..template("boas_vindas", "UTILITY", "APPROVED", "Bem-vindo ao {{1}}!")
         },
-        template("promo", "MARKETING", "APPROVED", "Plano novo com 1 Gb por R$ 99,90."),
-        template("codigo", "AUTHENTICATION", "APPROVED", "Seu código é {{1}}."),
+        template(
+            "promo",
+            "MARKETING",
+            "APPROVED",
+            "Plano novo com 1 Gb por R$ 99,90.",
+        ),
+        template(
+            "codigo",
+            "AUTHENTICATION",
+            "APPROVED",
+            "Seu código é {{1}}.",
+        ),
         template("pausado", "MARKETING", "PAUSED", "Pausado."),
         template("pendente", "UTILITY", "PENDING", "Ainda em análise."),
     ]
@@ -166,8 +187,14 @@ impl Harness {
     pub async fn with(options: Options) -> Harness {
         let app = Arc::new(AppState::default());
         let files = Router::new()
-            .route("/files/boleto.pdf", get(|| async { ([("content-type", "application/pdf")], "%PDF-1.4 boleto") }))
-            .route("/files/missing.pdf", get(|| async { StatusCode::NOT_FOUND }));
+            .route(
+                "/files/boleto.pdf",
+                get(|| async { ([("content-type", "application/pdf")], "%PDF-1.4 boleto") }),
+            )
+            .route(
+                "/files/missing.pdf",
+                get(|| async { StatusCode::NOT_FOUND }),
+            );
         let app_router = Router::new()
             .route("/webhooks/whatsapp", get(verify).post(webhook))
             .with_state(Arc::clone(&app))
@@ -213,7 +240,10 @@ impl Harness {
     }
 
     pub async fn graph(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut request = self.http.post(format!("{}/graph/v23.0/{path}", self.sim_url)).json(body);
+        let mut request = self
+            .http
+            .post(format!("{}/graph/v23.0/{path}", self.sim_url))
+            .json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -224,7 +254,8 @@ impl Harness {
 
     /// A send to the default number with the right token.
     pub async fn send(&self, body: Value) -> (u16, Value) {
-        self.graph(&format!("{PNID}/messages"), Some(TOKEN), &body).await
+        self.graph(&format!("{PNID}/messages"), Some(TOKEN), &body)
+            .await
     }
 
     pub async fn send_ok(&self, body: Value) -> String {
@@ -251,7 +282,12 @@ impl Harness {
     }
 
     pub async fn api_get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(format!("{}/simulator/api/{path}", self.sim_url)).send().await.unwrap();
+        let response = self
+            .http
+            .get(format!("{}/simulator/api/{path}", self.sim_url))
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -276,7 +312,10 @@ impl Harness {
     }
 
     pub fn statuses_of(&self, wamid: &str) -> Vec<Value> {
-        self.statuses().into_iter().filter(|s| s["id"] == wamid).collect()
+        self.statuses()
+            .into_iter()
+            .filter(|s| s["id"] == wamid)
+            .collect()
     }
 
     pub fn status_names_of(&self, wamid: &str) -> Vec<String> {
