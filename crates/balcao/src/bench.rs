@@ -40,7 +40,7 @@ pub struct WebhookBenchArgs {
     pub rate: u64,
     /// Rows for the raw SQLite insert ceiling.
     #[arg(long, default_value_t = 20_000)]
-    pub raw_rows: u64,
+    pub raw_rows: u32,
 }
 
 #[derive(clap::Args, Debug)]
@@ -66,7 +66,6 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
 /// A `balcao serve` child process on a free loopback port.
 struct Server {
     child: tokio::process::Child,
-    pub addr: std::net::SocketAddr,
     _dir: TempDir,
 }
 
@@ -154,7 +153,6 @@ impl Server {
         let addr: std::net::SocketAddr = config.listen.parse().map_err(|e| format!("{e}"))?;
         let server = Server {
             child,
-            addr,
             _dir: dir,
         };
         wait_healthy(addr).await?;

@@ -37,6 +37,8 @@ async fn kill_9_mid_load_loses_nothing_and_sends_nothing_twice() {
     let config_path = dir.0.join("balcao.toml");
     std::fs::write(&config_path, config_toml(&setup.config)).unwrap();
 
+    // Meta-like answer times keep dozens of sends in flight, so the kill lands mid-send.
+    setup.simulator.behaviour.send_latency_ms = 150;
     let sim = Simulator::new(setup.simulator.clone());
     sim.spawn_workers();
     let router = sim.router();
@@ -124,6 +126,18 @@ async fn kill_9_mid_load_loses_nothing_and_sends_nothing_twice() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     child.kill().expect("kill -9"); // SIGKILL: no chance to flush anything
     let _ = child.wait();
+    // What the crash left behind: messages handed to the Graph API with no answer recorded.
+    let in_flight = {
+        let store = balcao::app::open_store(None, &setup.config.data_dir).await.unwrap();
+        let ws = store.workspace_by_slug("demo").await.unwrap().unwrap().id;
+        let counts = store.outbound_counts(ws).await.unwrap();
+        counts
+            .iter()
+            .filter(|(s, _)| *s == balcao_domain::status::DeliveryStatus::Sending)
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    assert!(in_flight > 0, "no send was in flight when the server was killed: the test proves nothing");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut child = spawn_server(&config_path);
     wait_healthy(app_addr).await.unwrap();
@@ -180,4 +194,6 @@ async fn kill_9_mid_load_loses_nothing_and_sends_nothing_twice() {
     );
     let unique: HashSet<&String> = acked.iter().collect();
     assert_eq!(unique.len(), acked.len());
+
+    eprintln!("in flight at the kill: {in_flight}; {} webhooks acked, {} sends accepted", acked.len(), accepted.len());
 }

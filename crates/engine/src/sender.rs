@@ -305,7 +305,7 @@ impl NumberSender {
         {
             Ok((0, 0)) => {}
             Ok((reconciled, requeued)) => {
-                tracing::info!(number = %self.number.id, reconciled, requeued, "reconciled messages left in flight");
+                tracing::warn!(number = %self.number.id, reconciled, requeued, "reconciled messages left in flight");
             }
             Err(err) => tracing::error!(error = %err, "reconciling in-flight messages failed"),
         }

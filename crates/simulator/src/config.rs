@@ -115,6 +115,10 @@ pub struct Behaviour {
     pub retry_max_attempts: u32,
     /// Delay before the first retry; doubles on each further retry.
     pub retry_base_delay_ms: u64,
+    /// Time the Graph API takes to answer a send, spent AFTER the message was accepted (Meta's
+    /// answers take ~100–300 ms). A client that gives up or dies meanwhile has a message accepted
+    /// without knowing it: the case the app reconciles from statuses.
+    pub send_latency_ms: u64,
 }
 
 impl Default for Behaviour {
@@ -129,6 +133,7 @@ impl Default for Behaviour {
             fetch_media_links: false,
             retry_max_attempts: 6,
             retry_base_delay_ms: 500,
+            send_latency_ms: 0,
         }
     }
 }

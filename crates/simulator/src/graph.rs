@@ -97,7 +97,13 @@ pub(crate) async fn send_message(
         );
     };
     match simulator.handle_send(&phone_number_id, &value).await {
-        Ok(response) => graph_json(StatusCode::OK, response),
+        Ok(response) => {
+            let latency = simulator.behaviour().send_latency_ms;
+            if latency > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+            }
+            graph_json(StatusCode::OK, response)
+        }
         Err(error) => graph_error(&simulator, error),
     }
 }

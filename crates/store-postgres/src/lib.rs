@@ -62,7 +62,9 @@ fn check_schema_name(schema: &str) -> Result<()> {
     if plain {
         Ok(())
     } else {
-        Err(StoreError::Conflict(format!("nome de schema inválido: {schema:?}")))
+        Err(StoreError::Conflict(format!(
+            "nome de schema inválido: {schema:?}"
+        )))
     }
 }
 
@@ -158,25 +160,36 @@ impl Store for PgStore {
     }
 
     async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>> {
-        let row = sqlx::query(concat!("SELECT ", workspace_columns!(), " FROM workspaces WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            workspace_columns!(),
+            " FROM workspaces WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
         row.as_ref().map(rows::workspace).transpose()
     }
 
     async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>> {
-        let row =
-            sqlx::query(concat!("SELECT ", workspace_columns!(), " FROM workspaces WHERE slug = $1"))
-                .bind(slug)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            workspace_columns!(),
+            " FROM workspaces WHERE slug = $1"
+        ))
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
         row.as_ref().map(rows::workspace).transpose()
     }
 
-    async fn create_number(&self, workspace: WorkspaceId, new: NewNumber) -> Result<WhatsAppNumber> {
+    async fn create_number(
+        &self,
+        workspace: WorkspaceId,
+        new: NewNumber,
+    ) -> Result<WhatsAppNumber> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(concat!(
             "INSERT INTO numbers (workspace_id, phone_number_id, display_phone_number, waba_id,
@@ -213,10 +226,14 @@ impl Store for PgStore {
     }
 
     async fn all_numbers(&self) -> Result<Vec<WhatsAppNumber>> {
-        let rows = sqlx::query(concat!("SELECT ", number_columns!(), " FROM numbers ORDER BY id"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            number_columns!(),
+            " FROM numbers ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         rows.iter().map(rows::number).collect()
     }
 
@@ -374,7 +391,11 @@ impl Store for PgStore {
         row.as_ref().map(rows::contact).transpose()
     }
 
-    async fn contact_by_wa_id(&self, workspace: WorkspaceId, wa_id: &WaId) -> Result<Option<Contact>> {
+    async fn contact_by_wa_id(
+        &self,
+        workspace: WorkspaceId,
+        wa_id: &WaId,
+    ) -> Result<Option<Contact>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             contact_columns!(),
@@ -476,7 +497,11 @@ impl Store for PgStore {
         row.as_ref().map(rows::message).transpose()
     }
 
-    async fn message_by_wamid(&self, workspace: WorkspaceId, wamid: &str) -> Result<Option<Message>> {
+    async fn message_by_wamid(
+        &self,
+        workspace: WorkspaceId,
+        wamid: &str,
+    ) -> Result<Option<Message>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             message_columns!(),
@@ -490,7 +515,11 @@ impl Store for PgStore {
         row.as_ref().map(rows::message).transpose()
     }
 
-    async fn events(&self, workspace: WorkspaceId, conversation: ConversationId) -> Result<Vec<Event>> {
+    async fn events(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<Event>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             event_columns!(),

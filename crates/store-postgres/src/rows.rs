@@ -70,7 +70,6 @@ fn opt_wa_id(text: Option<String>) -> Result<Option<WaId>> {
     text.as_deref().map(wa_id).transpose()
 }
 
-
 pub(crate) fn status(text: &str) -> Result<DeliveryStatus> {
     DeliveryStatus::parse(text).ok_or_else(|| corrupt("status", text))
 }

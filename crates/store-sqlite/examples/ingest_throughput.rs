@@ -1,9 +1,12 @@
-//! Measures durable inbound ingestion on a fresh SQLite file against the raw-INSERT ceiling:
+//! Measures durable ingestion of inbound messages and of statuses on a fresh SQLite file, against
+//! the raw-INSERT ceiling:
 //! `cargo run --release -p balcao-store-sqlite --example ingest_throughput [groups]`.
 
 use balcao_domain::WaId;
-use balcao_domain::webhook::{InboundMessage, MessageContent, WebhookBatch};
-use balcao_store::{NewNumber, NewWorkspace, Store};
+use balcao_domain::outbound::OutboundContent;
+use balcao_domain::status::DeliveryStatus;
+use balcao_domain::webhook::{InboundMessage, MessageContent, StatusUpdate, WebhookBatch};
+use balcao_store::{NewNumber, NewOutbound, NewWorkspace, SendOutcome, Store};
 use balcao_store_sqlite::{SqliteStore, raw_insert_benchmark, raw_insert_benchmark_batched};
 use serde_json::json;
 use std::time::Instant;
@@ -32,7 +35,10 @@ fn message(n: usize) -> InboundMessage {
 
 #[tokio::main]
 async fn main() {
-    let groups: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let groups: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
     let store = SqliteStore::open_temporary().await.expect("open");
     store.migrate().await.expect("migrate");
     let ws = store
@@ -43,7 +49,7 @@ async fn main() {
         })
         .await
         .expect("workspace");
-    store
+    let number = store
         .create_number(
             ws.id,
             NewNumber {
@@ -77,13 +83,110 @@ async fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     let total = groups * DELIVERIES_PER_GROUP * MESSAGES_PER_DELIVERY;
-    println!("ingest: {total} messages in {seconds:.2}s = {:.0} msg/s", total as f64 / seconds);
+    println!(
+        "ingest: {total} messages in {seconds:.2}s = {:.0} msg/s",
+        total as f64 / seconds
+    );
+
+    // Statuses: three per outbound message (sent, delivered, read), 50 deliveries of 20 per group.
+    let outbound = total / 3;
+    for i in 0..outbound {
+        let to = format!("55119{:08}", 60_000_000 + i % 5_000);
+        let new = NewOutbound {
+            number_id: number.id,
+            to: WaId::parse(&to).expect("wa_id"),
+            content: OutboundContent::Text {
+                body: format!("Sua fatura {i} vence amanhã"),
+                preview_url: false,
+            },
+            idempotency_key: None,
+            author: "bench".into(),
+        };
+        store
+            .enqueue_outbound(ws.id, new, 2)
+            .await
+            .expect("enqueue");
+    }
+    loop {
+        let jobs = store
+            .claim_outbound(number.id, 3, 500, 60_000)
+            .await
+            .expect("claim");
+        if jobs.is_empty() {
+            break;
+        }
+        let outcomes: Vec<_> = jobs
+            .iter()
+            .map(|job| SendOutcome::Accepted {
+                message_id: job.message_id,
+                wamid: format!("wamid.out.{}", job.message_id),
+                wa_id: None,
+            })
+            .collect();
+        store
+            .record_send_outcomes(&outcomes, 4)
+            .await
+            .expect("outcomes");
+    }
+    let statuses: Vec<StatusUpdate> = [
+        DeliveryStatus::Sent,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Read,
+    ]
+    .into_iter()
+    .flat_map(|status| {
+        (0..outbound).map(move |i| StatusUpdate {
+            phone_number_id: "pn-bench".into(),
+            // Outbound ids follow the inbound ones.
+            wamid: format!("wamid.out.{}", total + 1 + i),
+            status,
+            timestamp: 1_750_857_400_000,
+            recipient_id: None,
+            biz_opaque_callback_data: None,
+            pricing: None,
+            errors: vec![],
+            raw: json!({"id": format!("wamid.out.{}", total + 1 + i), "status": status.as_str()}),
+        })
+    })
+    .collect();
+    let groups_of_statuses: Vec<Vec<WebhookBatch>> = statuses
+        .chunks(DELIVERIES_PER_GROUP * MESSAGES_PER_DELIVERY)
+        .map(|group| {
+            group
+                .chunks(MESSAGES_PER_DELIVERY)
+                .map(|delivery| WebhookBatch {
+                    statuses: delivery.to_vec(),
+                    ..Default::default()
+                })
+                .collect()
+        })
+        .collect();
+    let started = Instant::now();
+    let mut applied = 0;
+    for group in &groups_of_statuses {
+        applied += store
+            .ingest(group, 5)
+            .await
+            .expect("ingest statuses")
+            .iter()
+            .map(|r| r.statuses_new)
+            .sum::<u32>();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "statuses: {} ({applied} new) in {seconds:.2}s = {:.0} statuses/s; counts {:?}",
+        statuses.len(),
+        statuses.len() as f64 / seconds,
+        store.outbound_counts(ws.id).await.expect("counts")
+    );
     let dir = std::env::temp_dir();
     let pid = std::process::id();
     let single = dir.join(format!("balcao-raw-{pid}-1.db"));
     let batched = dir.join(format!("balcao-raw-{pid}-50.db"));
     let raw = raw_insert_benchmark(&single, 5_000).await.expect("raw");
-    let raw50 = raw_insert_benchmark_batched(&batched, 20_000, 50).await.expect("raw batched");
+    let raw50 = raw_insert_benchmark_batched(&batched, 20_000, 50)
+        .await
+        .expect("raw batched");
     println!("raw single-row transactions: {raw:.0} rows/s; batched by 50: {raw50:.0} rows/s");
     for path in [single, batched] {
         for suffix in ["", "-wal", "-shm"] {

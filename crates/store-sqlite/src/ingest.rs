@@ -106,7 +106,10 @@ async fn ingest_messages(
         for message in &delivery.messages {
             let route = numbers.route(conn, &message.phone_number_id).await?;
             if let Some(route) = route {
-                wamids_by_number.entry(route.number).or_default().push(&message.wamid);
+                wamids_by_number
+                    .entry(route.number)
+                    .or_default()
+                    .push(&message.wamid);
             }
             routed.push((index, route, message));
         }
@@ -133,8 +136,15 @@ async fn ingest_messages(
     let mut fresh = Vec::new();
     for (index, route, message) in routed {
         let Some(route) = route else {
-            insert_unrouted(conn, None, Some(&message.phone_number_id), "message", &message.raw, now)
-                .await?;
+            insert_unrouted(
+                conn,
+                None,
+                Some(&message.phone_number_id),
+                "message",
+                &message.raw,
+                now,
+            )
+            .await?;
             reports[index].unrouted += 1;
             continue;
         };
@@ -182,7 +192,8 @@ async fn ingest_messages(
     }
 
     let conversations = open_conversations(conn, &arrivals).await?;
-    let conversation_of = |arrival: &Arrival| conversations[&(arrival.contact, arrival.routed.number)];
+    let conversation_of =
+        |arrival: &Arrival| conversations[&(arrival.contact, arrival.routed.number)];
     let rows: Vec<Value> = arrivals
         .iter()
         .map(|a| {
@@ -238,7 +249,9 @@ async fn ingest_messages(
             json!({ "wamid": arrival.message.wamid, "type": arrival.message.message_type })
                 .to_string(),
         ]));
-        let at = newest.entry(conversation).or_insert(arrival.message.timestamp);
+        let at = newest
+            .entry(conversation)
+            .or_insert(arrival.message.timestamp);
         *at = (*at).max(arrival.message.timestamp);
         report.messages_new += 1;
         report.new_messages.push(MessageId(id));
@@ -505,7 +518,8 @@ async fn ingest_statuses(
             pricing.category,
             pricing.pricing_type,
             pricing.billable,
-            serde_json::to_string(&update.errors).map_err(|e| StoreError::Database(e.to_string()))?,
+            serde_json::to_string(&update.errors)
+                .map_err(|e| StoreError::Database(e.to_string()))?,
             update.raw.to_string(),
         ]));
     }
@@ -535,7 +549,11 @@ async fn ingest_statuses(
     // The first occurrence of a key inserted now is new; everything else is a duplicate.
     let mut fresh = Vec::with_capacity(inserted.len());
     for (index, route, update) in candidates {
-        let key = (route.number, update.wamid.clone(), update.status.as_str().to_owned());
+        let key = (
+            route.number,
+            update.wamid.clone(),
+            update.status.as_str().to_owned(),
+        );
         if inserted.remove(&key) {
             reports[index].statuses_new += 1;
             fresh.push((route, update));
@@ -547,7 +565,10 @@ async fn ingest_statuses(
         return Ok(());
     }
 
-    let mut pairs: Vec<(i64, &str)> = fresh.iter().map(|(r, u)| (r.number, u.wamid.as_str())).collect();
+    let mut pairs: Vec<(i64, &str)> = fresh
+        .iter()
+        .map(|(r, u)| (r.number, u.wamid.as_str()))
+        .collect();
     pairs.sort_unstable();
     pairs.dedup();
     let pairs: Vec<Value> = pairs.iter().map(|(n, w)| json!([n, w])).collect();
@@ -685,10 +706,21 @@ async fn ingest_statuses(
         .await
         .map_err(db_err)?;
         if let Some(row) = in_flight {
-            let sent_to = update.recipient_id.as_deref().and_then(|r| WaId::parse(r).ok());
+            let sent_to = update
+                .recipient_id
+                .as_deref()
+                .and_then(|r| WaId::parse(r).ok());
             // Applies every status kept for this wamid, this one included.
-            accept(conn, get(&row, 0)?, &update.wamid, sent_to.as_ref(), false, "send_reconciled", now)
-                .await?;
+            accept(
+                conn,
+                get(&row, 0)?,
+                &update.wamid,
+                sent_to.as_ref(),
+                false,
+                "send_reconciled",
+                now,
+            )
+            .await?;
         }
     }
     Ok(())

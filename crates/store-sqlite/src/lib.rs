@@ -109,7 +109,10 @@ impl SqliteStore {
         let options = SqliteConnectOptions::new()
             .in_memory(true)
             .foreign_keys(true);
-        let pool = pool_options(1).connect_with(options).await.map_err(db_err)?;
+        let pool = pool_options(1)
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
         Ok(SqliteStore {
             writer: pool.clone(),
             reader: pool,
@@ -250,25 +253,36 @@ impl Store for SqliteStore {
     }
 
     async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>> {
-        let row = sqlx::query(concat!("SELECT ", workspace_columns!(), " FROM workspaces WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            workspace_columns!(),
+            " FROM workspaces WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
         row.as_ref().map(rows::workspace).transpose()
     }
 
     async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>> {
-        let row =
-            sqlx::query(concat!("SELECT ", workspace_columns!(), " FROM workspaces WHERE slug = $1"))
-                .bind(slug)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(db_err)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            workspace_columns!(),
+            " FROM workspaces WHERE slug = $1"
+        ))
+        .bind(slug)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
         row.as_ref().map(rows::workspace).transpose()
     }
 
-    async fn create_number(&self, workspace: WorkspaceId, new: NewNumber) -> Result<WhatsAppNumber> {
+    async fn create_number(
+        &self,
+        workspace: WorkspaceId,
+        new: NewNumber,
+    ) -> Result<WhatsAppNumber> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(concat!(
             "INSERT INTO numbers (workspace_id, phone_number_id, display_phone_number, waba_id,
@@ -305,10 +319,14 @@ impl Store for SqliteStore {
     }
 
     async fn all_numbers(&self) -> Result<Vec<WhatsAppNumber>> {
-        let rows = sqlx::query(concat!("SELECT ", number_columns!(), " FROM numbers ORDER BY id"))
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            number_columns!(),
+            " FROM numbers ORDER BY id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
         rows.iter().map(rows::number).collect()
     }
 
@@ -466,7 +484,11 @@ impl Store for SqliteStore {
         row.as_ref().map(rows::contact).transpose()
     }
 
-    async fn contact_by_wa_id(&self, workspace: WorkspaceId, wa_id: &WaId) -> Result<Option<Contact>> {
+    async fn contact_by_wa_id(
+        &self,
+        workspace: WorkspaceId,
+        wa_id: &WaId,
+    ) -> Result<Option<Contact>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             contact_columns!(),
@@ -568,7 +590,11 @@ impl Store for SqliteStore {
         row.as_ref().map(rows::message).transpose()
     }
 
-    async fn message_by_wamid(&self, workspace: WorkspaceId, wamid: &str) -> Result<Option<Message>> {
+    async fn message_by_wamid(
+        &self,
+        workspace: WorkspaceId,
+        wamid: &str,
+    ) -> Result<Option<Message>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             message_columns!(),
@@ -582,7 +608,11 @@ impl Store for SqliteStore {
         row.as_ref().map(rows::message).transpose()
     }
 
-    async fn events(&self, workspace: WorkspaceId, conversation: ConversationId) -> Result<Vec<Event>> {
+    async fn events(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<Event>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             event_columns!(),

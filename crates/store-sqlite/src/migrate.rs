@@ -7,11 +7,8 @@ use balcao_store::Result;
 use sqlx::{Row, SqlitePool};
 
 /// `(version, name, sql)`, in order. New migrations are appended, never edited.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/0001_initial.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
 
 pub(crate) async fn run(writer: &SqlitePool, now: i64) -> Result<Vec<i64>> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
@@ -39,13 +36,15 @@ pub(crate) async fn run(writer: &SqlitePool, now: i64) -> Result<Vec<i64>> {
             continue;
         }
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(db_err)?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(version)
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(version)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tracing::info!(version, name, "applied SQLite migration");
         newly_applied.push(version);
     }

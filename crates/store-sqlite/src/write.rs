@@ -168,7 +168,11 @@ pub(crate) fn target_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Target> {
 pub(crate) fn send_error_of(error: &WaError) -> SendError {
     SendError {
         code: error.code,
-        title: error.title.clone().or_else(|| error.message.clone()).unwrap_or_default(),
+        title: error
+            .title
+            .clone()
+            .or_else(|| error.message.clone())
+            .unwrap_or_default(),
         details: error.details.clone(),
     }
 }
@@ -324,11 +328,15 @@ pub(crate) async fn accept(
 // ---- the outbox ------------------------------------------------------------------------------
 
 pub(crate) async fn message_by_id(conn: &mut Conn, id: i64) -> Result<Message> {
-    let row = sqlx::query(concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
     rows::message(&row)
 }
 
@@ -401,7 +409,9 @@ pub(crate) async fn enqueue_outbound(
     .map_err(db_err)?;
     let Some(row) = inserted else {
         let key = new.idempotency_key.as_deref().unwrap_or_default();
-        let message = message_by_key(conn, workspace.0, key).await?.ok_or(StoreError::NotFound)?;
+        let message = message_by_key(conn, workspace.0, key)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         return Ok(Enqueued {
             message,
             created: false,
@@ -415,12 +425,14 @@ pub(crate) async fn enqueue_outbound(
             .await
             .map_err(db_err)?;
     }
-    sqlx::query("UPDATE conversations SET last_message_at = MAX(last_message_at, $1) WHERE id = $2")
-        .bind(now)
-        .bind(conversation)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(
+        "UPDATE conversations SET last_message_at = MAX(last_message_at, $1) WHERE id = $2",
+    )
+    .bind(now)
+    .bind(conversation)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     insert_event(
         conn,
         workspace.0,
@@ -542,8 +554,16 @@ pub(crate) async fn record_send_outcomes(
                 wamid,
                 wa_id,
             } => {
-                accept(conn, message_id.0, wamid, wa_id.as_ref(), true, "send_accepted", now)
-                    .await?;
+                accept(
+                    conn,
+                    message_id.0,
+                    wamid,
+                    wa_id.as_ref(),
+                    true,
+                    "send_accepted",
+                    now,
+                )
+                .await?;
             }
             SendOutcome::Retry {
                 message_id,
@@ -633,7 +653,16 @@ async fn outcome_event(
 ) -> Result<()> {
     let workspace: i64 = row.try_get("workspace_id").map_err(db_err)?;
     let conversation: i64 = row.try_get("conversation_id").map_err(db_err)?;
-    insert_event(conn, workspace, conversation, kind, Some(message), data, now).await
+    insert_event(
+        conn,
+        workspace,
+        conversation,
+        kind,
+        Some(message),
+        data,
+        now,
+    )
+    .await
 }
 
 pub(crate) async fn reconcile_in_flight(
@@ -674,7 +703,17 @@ pub(crate) async fn reconcile_in_flight(
             let wamid: String = evidence.try_get(0).map_err(db_err)?;
             let recipient: Option<String> = evidence.try_get(1).map_err(db_err)?;
             let sent_to = recipient.as_deref().and_then(|r| WaId::parse(r).ok());
-            if accept(conn, id, &wamid, sent_to.as_ref(), true, "send_reconciled", now).await? {
+            if accept(
+                conn,
+                id,
+                &wamid,
+                sent_to.as_ref(),
+                true,
+                "send_reconciled",
+                now,
+            )
+            .await?
+            {
                 reconciled += 1;
             }
         } else if lease_until.saturating_add(resend_after_millis) <= now {

@@ -3,7 +3,11 @@
 use balcao_store_sqlite::SqliteStore;
 
 balcao_store::contract_suite!(async {
-    Some(SqliteStore::open_temporary().await.expect("open a temporary SQLite store"))
+    Some(
+        SqliteStore::open_temporary()
+            .await
+            .expect("open a temporary SQLite store"),
+    )
 });
 
 /// The same contract on the in-memory variant (one connection for reads and writes).
@@ -11,6 +15,10 @@ mod in_memory {
     use balcao_store_sqlite::SqliteStore;
 
     balcao_store::contract_suite!(async {
-        Some(SqliteStore::open_in_memory().await.expect("open an in-memory SQLite store"))
+        Some(
+            SqliteStore::open_in_memory()
+                .await
+                .expect("open an in-memory SQLite store"),
+        )
     });
 }

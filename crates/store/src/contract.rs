@@ -52,6 +52,8 @@ macro_rules! contract_suite {
             conversations_page_by_keyset,
             messages_page_after_an_id,
             dead_letters_are_kept,
+            a_large_group_is_stored_whole,
+            nul_characters_do_not_block_ingestion,
         );
     };
 }
@@ -96,7 +98,11 @@ async fn workspace<S: Store>(store: &S, slug: &str) -> WorkspaceId {
         .id
 }
 
-async fn number<S: Store>(store: &S, workspace: WorkspaceId, phone_number_id: &str) -> WhatsAppNumber {
+async fn number<S: Store>(
+    store: &S,
+    workspace: WorkspaceId,
+    phone_number_id: &str,
+) -> WhatsAppNumber {
     store
         .create_number(
             workspace,
@@ -208,10 +214,18 @@ async fn enqueue<S: Store>(store: &S, ws: WorkspaceId, new: NewOutbound, now: Mi
 }
 
 async fn message<S: Store>(store: &S, ws: WorkspaceId, id: MessageId) -> Message {
-    store.message(ws, id).await.expect("read message").expect("message exists")
+    store
+        .message(ws, id)
+        .await
+        .expect("read message")
+        .expect("message exists")
 }
 
-async fn event_kinds<S: Store>(store: &S, ws: WorkspaceId, conversation: ConversationId) -> Vec<String> {
+async fn event_kinds<S: Store>(
+    store: &S,
+    ws: WorkspaceId,
+    conversation: ConversationId,
+) -> Vec<String> {
     store
         .events(ws, conversation)
         .await
@@ -221,7 +235,12 @@ async fn event_kinds<S: Store>(store: &S, ws: WorkspaceId, conversation: Convers
         .collect()
 }
 
-async fn claim_ids<S: Store>(store: &S, number: NumberId, now: Millis, limit: u32) -> Vec<MessageId> {
+async fn claim_ids<S: Store>(
+    store: &S,
+    number: NumberId,
+    now: Millis,
+    limit: u32,
+) -> Vec<MessageId> {
     store
         .claim_outbound(number, now, limit, 60_000)
         .await
@@ -258,9 +277,15 @@ pub async fn workspaces_numbers_and_tokens<S: Store + Clone>(store: &S) {
     assert_eq!(read.name, "Provedor alfa");
     assert_eq!(read.time_zone, "America/Sao_Paulo");
     assert!(read.created_at > 0);
-    assert_eq!(store.workspace_by_slug("beta").await.unwrap().map(|w| w.id), Some(b));
+    assert_eq!(
+        store.workspace_by_slug("beta").await.unwrap().map(|w| w.id),
+        Some(b)
+    );
     assert_eq!(store.workspace_by_slug("gama").await.unwrap(), None);
-    assert_eq!(store.workspace(WorkspaceId(a.0 + b.0 + 100)).await.unwrap(), None);
+    assert_eq!(
+        store.workspace(WorkspaceId(a.0 + b.0 + 100)).await.unwrap(),
+        None
+    );
     let duplicate = store
         .create_workspace(NewWorkspace {
             slug: "alfa".into(),
@@ -268,7 +293,10 @@ pub async fn workspaces_numbers_and_tokens<S: Store + Clone>(store: &S) {
             time_zone: "America/Manaus".into(),
         })
         .await;
-    assert!(matches!(duplicate, Err(StoreError::Conflict(_))), "{duplicate:?}");
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
 
     let a1 = number(store, a, "pn-a1").await;
     let a2 = number(store, a, "pn-a2").await;
@@ -290,11 +318,23 @@ pub async fn workspaces_numbers_and_tokens<S: Store + Clone>(store: &S) {
         )
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    assert_eq!(store.numbers(a).await.unwrap(), vec![a1.clone(), a2.clone()]);
+    assert_eq!(
+        store.numbers(a).await.unwrap(),
+        vec![a1.clone(), a2.clone()]
+    );
     assert_eq!(store.numbers(b).await.unwrap(), vec![b1.clone()]);
-    assert_eq!(store.all_numbers().await.unwrap(), vec![a1.clone(), a2, b1.clone()]);
-    assert_eq!(store.number_by_phone_number_id("pn-b1").await.unwrap(), Some(b1));
-    assert_eq!(store.number_by_phone_number_id("pn-zz").await.unwrap(), None);
+    assert_eq!(
+        store.all_numbers().await.unwrap(),
+        vec![a1.clone(), a2, b1.clone()]
+    );
+    assert_eq!(
+        store.number_by_phone_number_id("pn-b1").await.unwrap(),
+        Some(b1)
+    );
+    assert_eq!(
+        store.number_by_phone_number_id("pn-zz").await.unwrap(),
+        None
+    );
 
     store.create_api_token(a, "erp", "aa11").await.unwrap();
     store.create_api_token(b, "erp", "bb22").await.unwrap();
@@ -330,7 +370,10 @@ pub async fn templates_are_upserted_per_number<S: Store + Clone>(store: &S) {
         ..approved.clone()
     };
     store.upsert_template(ws, english.clone()).await.unwrap();
-    assert_eq!(store.templates(ws, n.id).await.unwrap(), vec![english, approved]);
+    assert_eq!(
+        store.templates(ws, n.id).await.unwrap(),
+        vec![english, approved]
+    );
     assert_eq!(store.templates(ws, n2.id).await.unwrap(), vec![]);
     // Another workspace can neither write nor read templates of this number.
     let foreign = store.upsert_template(other_ws, template).await;
@@ -354,7 +397,10 @@ pub async fn ingest_stores_contact_conversation_and_message<S: Store + Clone>(st
     let report = ingest_one(store, batch(vec![inbound.clone()], vec![]), T0 + 50).await;
     assert_eq!(report.messages_new, 1);
     assert_eq!(report.messages_duplicate, 0);
-    assert_eq!(report.statuses_new + report.statuses_duplicate + report.unrouted, 0);
+    assert_eq!(
+        report.statuses_new + report.statuses_duplicate + report.unrouted,
+        0
+    );
     assert_eq!(report.conversations.len(), 1);
     assert_eq!(report.new_messages.len(), 1);
 
@@ -410,7 +456,16 @@ pub async fn ingest_stores_contact_conversation_and_message<S: Store + Clone>(st
     assert_eq!(events[0].conversation_id, conversation.id);
     assert_eq!(store.inbound_count(ws).await.unwrap(), 1);
     assert_eq!(
-        store.conversations(ws, &ConversationFilter { limit: 10, ..Default::default() }).await.unwrap(),
+        store
+            .conversations(
+                ws,
+                &ConversationFilter {
+                    limit: 10,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap(),
         vec![conversation]
     );
 }
@@ -421,7 +476,12 @@ pub async fn duplicate_messages_are_skipped<S: Store + Clone>(store: &S) {
     let m2 = text_message("pn-1", "wamid.d2", PHONE_A, T0 + 1, "dois");
     let m3 = text_message("pn-1", "wamid.d3", PHONE_A, T0 + 2, "três");
     // Twice inside one delivery.
-    let first = ingest_one(store, batch(vec![m1.clone(), m2.clone(), m1.clone()], vec![]), T0).await;
+    let first = ingest_one(
+        store,
+        batch(vec![m1.clone(), m2.clone(), m1.clone()], vec![]),
+        T0,
+    )
+    .await;
     assert_eq!((first.messages_new, first.messages_duplicate), (2, 1));
     assert_eq!(first.new_messages.len(), 2);
     // Again in a later call.
@@ -430,19 +490,38 @@ pub async fn duplicate_messages_are_skipped<S: Store + Clone>(store: &S) {
     assert_eq!(second.new_messages.len(), 1);
     // Twice in two deliveries of one call.
     let reports = store
-        .ingest(&[batch(vec![m3.clone()], vec![]), batch(vec![m1.clone()], vec![])], T0)
+        .ingest(
+            &[
+                batch(vec![m3.clone()], vec![]),
+                batch(vec![m1.clone()], vec![]),
+            ],
+            T0,
+        )
         .await
         .unwrap();
     assert_eq!(reports.iter().map(|r| r.messages_new).sum::<u32>(), 0);
     assert_eq!(reports.iter().map(|r| r.messages_duplicate).sum::<u32>(), 2);
-    assert!(reports.iter().all(|r| r.conversations.is_empty() && r.new_messages.is_empty()));
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.conversations.is_empty() && r.new_messages.is_empty())
+    );
     let m4 = text_message("pn-1", "wamid.d4", PHONE_A, T0 + 3, "quatro");
     let reports = store
-        .ingest(&[batch(vec![m4.clone()], vec![]), batch(vec![m4], vec![])], T0)
+        .ingest(
+            &[batch(vec![m4.clone()], vec![]), batch(vec![m4], vec![])],
+            T0,
+        )
         .await
         .unwrap();
-    assert_eq!((reports[0].messages_new, reports[0].messages_duplicate), (1, 0));
-    assert_eq!((reports[1].messages_new, reports[1].messages_duplicate), (0, 1));
+    assert_eq!(
+        (reports[0].messages_new, reports[0].messages_duplicate),
+        (1, 0)
+    );
+    assert_eq!(
+        (reports[1].messages_new, reports[1].messages_duplicate),
+        (0, 1)
+    );
 
     assert_eq!(store.inbound_count(ws).await.unwrap(), 4);
     let conversation = first.conversations[0];
@@ -458,7 +537,15 @@ pub async fn duplicate_messages_are_skipped<S: Store + Clone>(store: &S) {
     // The same wamid on another number is another message.
     let n2 = number(store, ws, "pn-2").await;
     assert_ne!(n2.id, n.id);
-    let other = ingest_one(store, batch(vec![text_message("pn-2", "wamid.d1", PHONE_A, T0, "um")], vec![]), T0).await;
+    let other = ingest_one(
+        store,
+        batch(
+            vec![text_message("pn-2", "wamid.d1", PHONE_A, T0, "um")],
+            vec![],
+        ),
+        T0,
+    )
+    .await;
     assert_eq!(other.messages_new, 1);
     assert_eq!(store.inbound_count(ws).await.unwrap(), 5);
 }
@@ -467,7 +554,12 @@ pub async fn duplicate_statuses_are_skipped<S: Store + Clone>(store: &S) {
     let (ws, _) = setup(store).await;
     number(store, ws, "pn-2").await;
     let delivered = status_update("pn-1", "wamid.s1", DeliveryStatus::Delivered, T0);
-    let report = ingest_one(store, batch(vec![], vec![delivered.clone(), delivered.clone()]), T0).await;
+    let report = ingest_one(
+        store,
+        batch(vec![], vec![delivered.clone(), delivered.clone()]),
+        T0,
+    )
+    .await;
     assert_eq!((report.statuses_new, report.statuses_duplicate), (1, 1));
     let read = status_update("pn-1", "wamid.s1", DeliveryStatus::Read, T0 + 1);
     let report = ingest_one(store, batch(vec![], vec![delivered.clone(), read]), T0).await;
@@ -475,23 +567,46 @@ pub async fn duplicate_statuses_are_skipped<S: Store + Clone>(store: &S) {
     let reports = store
         .ingest(
             &[
-                batch(vec![], vec![status_update("pn-1", "wamid.s1", DeliveryStatus::Sent, T0)]),
-                batch(vec![], vec![status_update("pn-1", "wamid.s1", DeliveryStatus::Sent, T0)]),
+                batch(
+                    vec![],
+                    vec![status_update("pn-1", "wamid.s1", DeliveryStatus::Sent, T0)],
+                ),
+                batch(
+                    vec![],
+                    vec![status_update("pn-1", "wamid.s1", DeliveryStatus::Sent, T0)],
+                ),
             ],
             T0,
         )
         .await
         .unwrap();
-    assert_eq!((reports[0].statuses_new, reports[0].statuses_duplicate), (1, 0));
-    assert_eq!((reports[1].statuses_new, reports[1].statuses_duplicate), (0, 1));
+    assert_eq!(
+        (reports[0].statuses_new, reports[0].statuses_duplicate),
+        (1, 0)
+    );
+    assert_eq!(
+        (reports[1].statuses_new, reports[1].statuses_duplicate),
+        (0, 1)
+    );
     // Dedupe is per number.
     let elsewhere = ingest_one(
         store,
-        batch(vec![], vec![status_update("pn-2", "wamid.s1", DeliveryStatus::Delivered, T0)]),
+        batch(
+            vec![],
+            vec![status_update(
+                "pn-2",
+                "wamid.s1",
+                DeliveryStatus::Delivered,
+                T0,
+            )],
+        ),
         T0,
     )
     .await;
-    assert_eq!((elsewhere.statuses_new, elsewhere.statuses_duplicate), (1, 0));
+    assert_eq!(
+        (elsewhere.statuses_new, elsewhere.statuses_duplicate),
+        (1, 0)
+    );
     assert_eq!(elsewhere.unrouted, 0);
 }
 
@@ -506,10 +621,21 @@ pub async fn one_ingest_call_reports_each_delivery<S: Store + Clone>(store: &S) 
     );
     let d2 = batch(
         vec![text_message("pn-1", "wamid.g3", PHONE_B, T0 + 2, "b1")],
-        vec![status_update("pn-1", "wamid.unknown", DeliveryStatus::Sent, T0)],
+        vec![status_update(
+            "pn-1",
+            "wamid.unknown",
+            DeliveryStatus::Sent,
+            T0,
+        )],
     );
     let d3 = WebhookBatch {
-        messages: vec![text_message("pn-unknown", "wamid.g4", PHONE_B, T0, "perdida?")],
+        messages: vec![text_message(
+            "pn-unknown",
+            "wamid.g4",
+            PHONE_B,
+            T0,
+            "perdida?",
+        )],
         statuses: vec![],
         other: vec![OtherChange {
             phone_number_id: Some("pn-1".into()),
@@ -517,9 +643,15 @@ pub async fn one_ingest_call_reports_each_delivery<S: Store + Clone>(store: &S) 
             raw: json!({ "event": "APPROVED" }),
         }],
     };
-    let reports = store.ingest(&[d1, d2, d3, WebhookBatch::default()], T0 + 10).await.unwrap();
+    let reports = store
+        .ingest(&[d1, d2, d3, WebhookBatch::default()], T0 + 10)
+        .await
+        .unwrap();
     assert_eq!(reports.len(), 4);
-    assert_eq!((reports[0].messages_new, reports[0].conversations.len()), (2, 1));
+    assert_eq!(
+        (reports[0].messages_new, reports[0].conversations.len()),
+        (2, 1)
+    );
     assert_eq!(reports[0].new_messages.len(), 2);
     assert_eq!((reports[1].messages_new, reports[1].statuses_new), (1, 1));
     assert_eq!(reports[1].conversations.len(), 1);
@@ -529,7 +661,10 @@ pub async fn one_ingest_call_reports_each_delivery<S: Store + Clone>(store: &S) 
     // new_messages are in delivery order and belong to the reported conversations.
     let first = message(store, ws, reports[0].new_messages[0]).await;
     let second = message(store, ws, reports[0].new_messages[1]).await;
-    assert_eq!((first.text.as_deref(), second.text.as_deref()), (Some("a1"), Some("a2")));
+    assert_eq!(
+        (first.text.as_deref(), second.text.as_deref()),
+        (Some("a1"), Some("a2"))
+    );
     assert_eq!(first.conversation_id, reports[0].conversations[0]);
     assert_eq!(store.inbound_count(ws).await.unwrap(), 3);
 }
@@ -541,11 +676,18 @@ pub async fn ninth_digit_forms_are_one_contact<S: Store + Clone>(store: &S) {
     old_form.profile_name = None;
     let first = ingest_one(store, batch(vec![new_form], vec![]), T0).await;
     let second = ingest_one(store, batch(vec![old_form], vec![]), T0 + 1000).await;
-    assert_eq!(first.conversations, second.conversations, "one conversation");
+    assert_eq!(
+        first.conversations, second.conversations,
+        "one conversation"
+    );
     let a = message(store, ws, first.new_messages[0]).await;
     let b = message(store, ws, second.new_messages[0]).await;
     assert_eq!(a.contact_id, b.contact_id);
-    let contact = store.contact(ws, a.contact_id).await.unwrap().expect("contact");
+    let contact = store
+        .contact(ws, a.contact_id)
+        .await
+        .unwrap()
+        .expect("contact");
     // The wa_id last seen wins; a missing profile name does not erase the known one.
     assert_eq!(contact.wa_id, wa(PHONE_A_OLD));
     assert_eq!(contact.profile_name.as_deref(), Some("Maria Souza"));
@@ -558,16 +700,32 @@ pub async fn ninth_digit_forms_are_one_contact<S: Store + Clone>(store: &S) {
             ..Default::default()
         };
         let listed = store.conversations(ws, &filter).await.unwrap();
-        assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), first.conversations, "{form}");
+        assert_eq!(
+            listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+            first.conversations,
+            "{form}"
+        );
     }
-    assert_eq!(store.contact_by_wa_id(ws, &wa(PHONE_B)).await.unwrap(), None);
+    assert_eq!(
+        store.contact_by_wa_id(ws, &wa(PHONE_B)).await.unwrap(),
+        None
+    );
     // Sending to either form reaches the same contact and conversation.
-    let out = enqueue(store, ws, text_out(n.id, PHONE_A, None, "resposta"), T0 + 2000).await;
+    let out = enqueue(
+        store,
+        ws,
+        text_out(n.id, PHONE_A, None, "resposta"),
+        T0 + 2000,
+    )
+    .await;
     assert_eq!(out.contact_id, contact.id);
     assert_eq!(out.conversation_id, first.conversations[0]);
     assert_eq!(out.to_wa_id, Some(wa(PHONE_A)));
     // The sender is given the contact's current wa_id.
-    let jobs = store.claim_outbound(n.id, T0 + 2000, 10, 1000).await.unwrap();
+    let jobs = store
+        .claim_outbound(n.id, T0 + 2000, 10, 1000)
+        .await
+        .unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].to, wa(PHONE_A_OLD));
 }
@@ -575,24 +733,59 @@ pub async fn ninth_digit_forms_are_one_contact<S: Store + Clone>(store: &S) {
 pub async fn conversation_is_reused_while_open<S: Store + Clone>(store: &S) {
     let (ws, n) = setup(store).await;
     let n2 = number(store, ws, "pn-2").await;
-    let first = ingest_one(store, batch(vec![text_message("pn-1", "wamid.c1", PHONE_A, T0, "1")], vec![]), T0).await;
+    let first = ingest_one(
+        store,
+        batch(
+            vec![text_message("pn-1", "wamid.c1", PHONE_A, T0, "1")],
+            vec![],
+        ),
+        T0,
+    )
+    .await;
     let later = ingest_one(
         store,
-        batch(vec![text_message("pn-1", "wamid.c2", PHONE_A, T0 + 5000, "2")], vec![]),
+        batch(
+            vec![text_message("pn-1", "wamid.c2", PHONE_A, T0 + 5000, "2")],
+            vec![],
+        ),
         T0 + 5000,
     )
     .await;
     assert_eq!(first.conversations, later.conversations);
     // A late (older) message does not move the window back.
-    ingest_one(store, batch(vec![text_message("pn-1", "wamid.c3", PHONE_A, T0 + 100, "3")], vec![]), T0 + 6000).await;
-    let conversation = store.conversation(ws, first.conversations[0]).await.unwrap().unwrap();
+    ingest_one(
+        store,
+        batch(
+            vec![text_message("pn-1", "wamid.c3", PHONE_A, T0 + 100, "3")],
+            vec![],
+        ),
+        T0 + 6000,
+    )
+    .await;
+    let conversation = store
+        .conversation(ws, first.conversations[0])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(conversation.last_inbound_at, Some(T0 + 5000));
     assert_eq!(conversation.last_message_at, T0 + 5000);
     assert_eq!(conversation.number_id, n.id);
     // The same contact on another number has another conversation.
-    let other = ingest_one(store, batch(vec![text_message("pn-2", "wamid.c4", PHONE_A, T0, "4")], vec![]), T0).await;
+    let other = ingest_one(
+        store,
+        batch(
+            vec![text_message("pn-2", "wamid.c4", PHONE_A, T0, "4")],
+            vec![],
+        ),
+        T0,
+    )
+    .await;
     assert_ne!(other.conversations, first.conversations);
-    let other_conversation = store.conversation(ws, other.conversations[0]).await.unwrap().unwrap();
+    let other_conversation = store
+        .conversation(ws, other.conversations[0])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(other_conversation.number_id, n2.id);
     assert_eq!(other_conversation.contact_id, conversation.contact_id);
     // Two messages of one contact in one delivery: one conversation, reported once.
@@ -610,11 +803,19 @@ pub async fn conversation_is_reused_while_open<S: Store + Clone>(store: &S) {
     .await;
     assert_eq!(both.conversations, first.conversations);
     assert_eq!(both.new_messages.len(), 2);
-    let conversation = store.conversation(ws, first.conversations[0]).await.unwrap().unwrap();
+    let conversation = store
+        .conversation(ws, first.conversations[0])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(conversation.last_inbound_at, Some(T0 + 7001));
     // An outbound message moves activity but not the window.
     enqueue(store, ws, text_out(n.id, PHONE_A, None, "ok"), T0 + 9000).await;
-    let conversation = store.conversation(ws, first.conversations[0]).await.unwrap().unwrap();
+    let conversation = store
+        .conversation(ws, first.conversations[0])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(conversation.last_inbound_at, Some(T0 + 7001));
     assert_eq!(conversation.last_message_at, T0 + 9000);
     let filter = ConversationFilter {
@@ -683,7 +884,15 @@ pub async fn unknown_numbers_and_other_changes_are_kept<S: Store + Clone>(store:
     // Newest first.
     assert!(kept.windows(2).all(|w| w[0].id > w[1].id));
     let kinds: Vec<_> = kept.iter().rev().map(|k| k.kind.as_str()).collect();
-    assert_eq!(kinds, ["message", "status", "message_template_status_update", "account_update"]);
+    assert_eq!(
+        kinds,
+        [
+            "message",
+            "status",
+            "message_template_status_update",
+            "account_update"
+        ]
+    );
     let oldest_first: Vec<_> = kept.iter().rev().collect();
     assert_eq!(oldest_first[0].phone_number_id.as_deref(), Some("pn-404"));
     assert_eq!(oldest_first[0].raw, lost.raw);
@@ -721,10 +930,24 @@ pub async fn workspaces_are_isolated<S: Store + Clone>(store: &S) {
         body_params: 0,
     };
     store.upsert_template(a, template).await.unwrap();
-    let report = ingest_one(store, batch(vec![text_message("pn-a", "wamid.i1", PHONE_A, T0, "oi")], vec![]), T0).await;
+    let report = ingest_one(
+        store,
+        batch(
+            vec![text_message("pn-a", "wamid.i1", PHONE_A, T0, "oi")],
+            vec![],
+        ),
+        T0,
+    )
+    .await;
     let conversation = report.conversations[0];
     let inbound = report.new_messages[0];
-    let out = enqueue(store, a, text_out(na.id, PHONE_A, Some("shared-key"), "olá"), T0 + 1).await;
+    let out = enqueue(
+        store,
+        a,
+        text_out(na.id, PHONE_A, Some("shared-key"), "olá"),
+        T0 + 1,
+    )
+    .await;
     let contact = message(store, a, inbound).await.contact_id;
     let all = ConversationFilter {
         limit: 100,
@@ -744,7 +967,13 @@ pub async fn workspaces_are_isolated<S: Store + Clone>(store: &S) {
     };
     assert!(store.conversations(b, &before).await.unwrap().is_empty());
     assert_eq!(store.conversation(b, conversation).await.unwrap(), None);
-    assert!(store.messages(b, conversation, None, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .messages(b, conversation, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.message(b, inbound).await.unwrap(), None);
     assert_eq!(store.message(b, out.id).await.unwrap(), None);
     assert_eq!(store.message_by_wamid(b, "wamid.i1").await.unwrap(), None);
@@ -762,7 +991,11 @@ pub async fn workspaces_are_isolated<S: Store + Clone>(store: &S) {
     assert!(matches!(foreign, Err(StoreError::NotFound)), "{foreign:?}");
     // Idempotency keys and contacts are per workspace.
     let own = store
-        .enqueue_outbound(b, text_out(nb.id, PHONE_A, Some("shared-key"), "de B"), T0 + 2)
+        .enqueue_outbound(
+            b,
+            text_out(nb.id, PHONE_A, Some("shared-key"), "de B"),
+            T0 + 2,
+        )
         .await
         .unwrap();
     assert!(own.created);
@@ -771,11 +1004,24 @@ pub async fn workspaces_are_isolated<S: Store + Clone>(store: &S) {
     assert_ne!(own.message.conversation_id, conversation);
     // A's view is intact.
     assert_eq!(store.inbound_count(a).await.unwrap(), 1);
-    assert_eq!(store.outbound_counts(a).await.unwrap(), vec![(DeliveryStatus::Queued, 1)]);
-    assert_eq!(store.outbound_counts(b).await.unwrap(), vec![(DeliveryStatus::Queued, 1)]);
+    assert_eq!(
+        store.outbound_counts(a).await.unwrap(),
+        vec![(DeliveryStatus::Queued, 1)]
+    );
+    assert_eq!(
+        store.outbound_counts(b).await.unwrap(),
+        vec![(DeliveryStatus::Queued, 1)]
+    );
     assert_eq!(store.conversations(a, &all).await.unwrap().len(), 1);
     assert_eq!(store.conversations(b, &all).await.unwrap().len(), 1);
-    assert_eq!(store.message_by_wamid(a, "wamid.i1").await.unwrap().map(|m| m.id), Some(inbound));
+    assert_eq!(
+        store
+            .message_by_wamid(a, "wamid.i1")
+            .await
+            .unwrap()
+            .map(|m| m.id),
+        Some(inbound)
+    );
 }
 
 // ---- the outbox ------------------------------------------------------------------------------
@@ -811,17 +1057,27 @@ pub async fn enqueue_is_idempotent<S: Store + Clone>(store: &S) {
     let again = store.enqueue_outbound(ws, changed, T0 + 10).await.unwrap();
     assert!(!again.created);
     assert_eq!(&again.message, m, "nothing changes on a repeated key");
-    assert_eq!(store.outbound_counts(ws).await.unwrap(), vec![(DeliveryStatus::Queued, 1)]);
+    assert_eq!(
+        store.outbound_counts(ws).await.unwrap(),
+        vec![(DeliveryStatus::Queued, 1)]
+    );
 
     // Without a key the store makes one per message.
     let x = enqueue(store, ws, text_out(n.id, PHONE_A, None, "x"), T0 + 20).await;
     let y = enqueue(store, ws, text_out(n.id, PHONE_A, None, "y"), T0 + 30).await;
     assert_eq!(x.idempotency_key, Some(format!("msg-{}", x.id)));
     assert_eq!(y.idempotency_key, Some(format!("msg-{}", y.id)));
-    assert_eq!(store.outbound_counts(ws).await.unwrap(), vec![(DeliveryStatus::Queued, 3)]);
+    assert_eq!(
+        store.outbound_counts(ws).await.unwrap(),
+        vec![(DeliveryStatus::Queued, 3)]
+    );
     assert_eq!(x.conversation_id, m.conversation_id);
 
-    let conversation = store.conversation(ws, m.conversation_id).await.unwrap().unwrap();
+    let conversation = store
+        .conversation(ws, m.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(conversation.status, ConversationStatus::Open);
     assert_eq!(conversation.last_inbound_at, None);
     assert_eq!(conversation.last_message_at, T0 + 30);
@@ -834,12 +1090,20 @@ pub async fn enqueue_is_idempotent<S: Store + Clone>(store: &S) {
     let events = store.events(ws, m.conversation_id).await.unwrap();
     assert_eq!(events[0].message_id, Some(m.id));
     assert_eq!(
-        store.messages(ws, m.conversation_id, None, 10).await.unwrap().len(),
+        store
+            .messages(ws, m.conversation_id, None, 10)
+            .await
+            .unwrap()
+            .len(),
         3
     );
     // A number that does not exist.
     let missing = store
-        .enqueue_outbound(ws, text_out(NumberId(n.id.0 + 1000), PHONE_A, None, "?"), T0)
+        .enqueue_outbound(
+            ws,
+            text_out(NumberId(n.id.0 + 1000), PHONE_A, None, "?"),
+            T0,
+        )
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
@@ -847,15 +1111,35 @@ pub async fn enqueue_is_idempotent<S: Store + Clone>(store: &S) {
 pub async fn claim_takes_due_messages_oldest_first<S: Store + Clone>(store: &S) {
     let (ws, n) = setup(store).await;
     let n2 = number(store, ws, "pn-2").await;
-    ingest_one(store, batch(vec![text_message("pn-1", "wamid.w1", PHONE_A, T0 - 1000, "oi")], vec![]), T0).await;
+    ingest_one(
+        store,
+        batch(
+            vec![text_message("pn-1", "wamid.w1", PHONE_A, T0 - 1000, "oi")],
+            vec![],
+        ),
+        T0,
+    )
+    .await;
     let a = enqueue(store, ws, text_out(n.id, PHONE_A, Some("a"), "a"), T0).await;
     let b = enqueue(store, ws, text_out(n.id, PHONE_B, Some("b"), "b"), T0 + 10).await;
     let c = enqueue(store, ws, text_out(n.id, PHONE_A, Some("c"), "c"), T0 + 20).await;
     let d = enqueue(store, ws, text_out(n2.id, PHONE_A, Some("d"), "d"), T0).await;
 
-    assert!(store.claim_outbound(n.id, T0 - 1, 10, 1000).await.unwrap().is_empty());
-    let jobs = store.claim_outbound(n.id, T0 + 15, 10, 30_000).await.unwrap();
-    assert_eq!(jobs.iter().map(|j| j.message_id).collect::<Vec<_>>(), [a.id, b.id]);
+    assert!(
+        store
+            .claim_outbound(n.id, T0 - 1, 10, 1000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let jobs = store
+        .claim_outbound(n.id, T0 + 15, 10, 30_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs.iter().map(|j| j.message_id).collect::<Vec<_>>(),
+        [a.id, b.id]
+    );
     let job = &jobs[0];
     assert_eq!(job.workspace_id, ws);
     assert_eq!(job.number_id, n.id);
@@ -876,13 +1160,28 @@ pub async fn claim_takes_due_messages_oldest_first<S: Store + Clone>(store: &S) 
     assert_eq!(claimed.status, Some(DeliveryStatus::Sending));
     assert_eq!(claimed.attempts, 1);
     // Claimed messages are not claimed again.
-    assert!(store.claim_outbound(n.id, T0 + 15, 10, 30_000).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_outbound(n.id, T0 + 15, 10, 30_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(claim_ids(store, n.id, T0 + 100, 10).await, [c.id]);
     assert_eq!(claim_ids(store, n2.id, T0 + 100, 10).await, [d.id]);
     // The limit takes the oldest.
     let mut queued = Vec::new();
     for i in 0..5 {
-        queued.push(enqueue(store, ws, text_out(n.id, PHONE_B, None, "lote"), T0 + 200 + i).await.id);
+        queued.push(
+            enqueue(
+                store,
+                ws,
+                text_out(n.id, PHONE_B, None, "lote"),
+                T0 + 200 + i,
+            )
+            .await
+            .id,
+        );
     }
     assert_eq!(claim_ids(store, n.id, T0 + 300, 2).await, queued[..2]);
     assert_eq!(claim_ids(store, n.id, T0 + 300, 10).await, queued[2..]);
@@ -897,7 +1196,11 @@ pub async fn concurrent_claimers_never_share_a_message<S: Store + Clone>(store: 
     let mut enqueued = HashSet::new();
     for i in 0..120 {
         let to = if i % 2 == 0 { PHONE_A } else { PHONE_B };
-        enqueued.insert(enqueue(store, ws, text_out(n.id, to, None, "cobrança"), T0 + i).await.id);
+        enqueued.insert(
+            enqueue(store, ws, text_out(n.id, to, None, "cobrança"), T0 + i)
+                .await
+                .id,
+        );
     }
     let mut claimers = tokio::task::JoinSet::new();
     for _ in 0..6 {
@@ -972,7 +1275,14 @@ pub async fn send_outcomes_update_the_outbox<S: Store + Clone>(store: &S) {
     assert_eq!(a.wamid.as_deref(), Some("wamid.out1"));
     assert_eq!(a.sent_wa_id, Some(wa(PHONE_A_OLD)));
     assert_eq!(a.to_wa_id, Some(wa(PHONE_A)));
-    assert_eq!(store.message_by_wamid(ws, "wamid.out1").await.unwrap().map(|m| m.id), Some(a.id));
+    assert_eq!(
+        store
+            .message_by_wamid(ws, "wamid.out1")
+            .await
+            .unwrap()
+            .map(|m| m.id),
+        Some(a.id)
+    );
     // The wa_id WhatsApp answered with becomes the contact's.
     let contact = store.contact(ws, a.contact_id).await.unwrap().unwrap();
     assert_eq!(contact.wa_id, wa(PHONE_A_OLD));
@@ -990,10 +1300,26 @@ pub async fn send_outcomes_update_the_outbox<S: Store + Clone>(store: &S) {
 
     // Back in the queue at their own time.
     assert!(claim_ids(store, n.id, T0 + 1999, 10).await.is_empty());
-    let jobs = store.claim_outbound(n.id, T0 + 2500, 10, 60_000).await.unwrap();
-    assert_eq!(jobs.iter().map(|j| (j.message_id, j.attempts)).collect::<Vec<_>>(), [(d.id, 1)]);
-    let jobs = store.claim_outbound(n.id, T0 + 6000, 10, 60_000).await.unwrap();
-    assert_eq!(jobs.iter().map(|j| (j.message_id, j.attempts)).collect::<Vec<_>>(), [(r.id, 2)]);
+    let jobs = store
+        .claim_outbound(n.id, T0 + 2500, 10, 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.message_id, j.attempts))
+            .collect::<Vec<_>>(),
+        [(d.id, 1)]
+    );
+    let jobs = store
+        .claim_outbound(n.id, T0 + 6000, 10, 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.message_id, j.attempts))
+            .collect::<Vec<_>>(),
+        [(r.id, 2)]
+    );
 
     // Outcomes for messages no longer in `sending` change nothing.
     store
@@ -1023,8 +1349,17 @@ pub async fn send_outcomes_update_the_outbox<S: Store + Clone>(store: &S) {
     store.record_send_outcomes(&[], T0).await.unwrap();
 
     let kinds = event_kinds(store, ws, a.conversation_id).await;
-    for kind in ["send_accepted", "send_retry", "send_deferred", "send_failed"] {
-        assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind} in {kinds:?}");
+    for kind in [
+        "send_accepted",
+        "send_retry",
+        "send_deferred",
+        "send_failed",
+    ] {
+        assert_eq!(
+            kinds.iter().filter(|k| *k == kind).count(),
+            1,
+            "{kind} in {kinds:?}"
+        );
     }
     assert_eq!(
         store.outbound_counts(ws).await.unwrap(),
@@ -1037,7 +1372,12 @@ pub async fn send_outcomes_update_the_outbox<S: Store + Clone>(store: &S) {
 }
 
 /// Enqueues, claims and accepts one message with `wamid`.
-async fn accepted_message<S: Store>(store: &S, ws: WorkspaceId, number: NumberId, wamid: &str) -> Message {
+async fn accepted_message<S: Store>(
+    store: &S,
+    ws: WorkspaceId,
+    number: NumberId,
+    wamid: &str,
+) -> Message {
     let m = enqueue(store, ws, text_out(number, PHONE_A, None, wamid), T0).await;
     let jobs = store.claim_outbound(number, T0, 100, 60_000).await.unwrap();
     assert!(jobs.iter().any(|j| j.message_id == m.id));
@@ -1098,13 +1438,29 @@ pub async fn statuses_only_move_forward<S: Store + Clone>(store: &S) {
     assert_eq!(m1.error, None);
 
     // failed is terminal.
-    ingest_one(store, batch(vec![], vec![status_update("pn-1", "wamid.m2", Delivered, T0 + 20)]), T0 + 20).await;
+    ingest_one(
+        store,
+        batch(
+            vec![],
+            vec![status_update("pn-1", "wamid.m2", Delivered, T0 + 20)],
+        ),
+        T0 + 20,
+    )
+    .await;
     assert_eq!(message(store, ws, second.id).await.status, Some(Delivered));
     let mut failure = late_failure;
     failure.wamid = "wamid.m2".into();
     failure.errors[0].details = Some("número sem WhatsApp".into());
     ingest_one(store, batch(vec![], vec![failure]), T0 + 60).await;
-    ingest_one(store, batch(vec![], vec![status_update("pn-1", "wamid.m2", Read, T0 + 70)]), T0 + 70).await;
+    ingest_one(
+        store,
+        batch(
+            vec![],
+            vec![status_update("pn-1", "wamid.m2", Read, T0 + 70)],
+        ),
+        T0 + 70,
+    )
+    .await;
     let m2 = message(store, ws, second.id).await;
     assert_eq!(m2.status, Some(Failed));
     let recorded = m2.error.expect("error recorded");
@@ -1114,7 +1470,10 @@ pub async fn statuses_only_move_forward<S: Store + Clone>(store: &S) {
     // A redelivered status is a duplicate and changes nothing.
     let report = ingest_one(
         store,
-        batch(vec![], vec![status_update("pn-1", "wamid.m2", Delivered, T0 + 20)]),
+        batch(
+            vec![],
+            vec![status_update("pn-1", "wamid.m2", Delivered, T0 + 20)],
+        ),
         T0 + 80,
     )
     .await;
@@ -1132,13 +1491,25 @@ pub async fn statuses_only_move_forward<S: Store + Clone>(store: &S) {
 pub async fn statuses_before_the_send_answer_apply_on_accept<S: Store + Clone>(store: &S) {
     use DeliveryStatus::*;
     let (ws, n) = setup(store).await;
-    let m = enqueue(store, ws, text_out(n.id, PHONE_A, Some("k-early"), "rápido"), T0).await;
+    let m = enqueue(
+        store,
+        ws,
+        text_out(n.id, PHONE_A, Some("k-early"), "rápido"),
+        T0,
+    )
+    .await;
     assert_eq!(claim_ids(store, n.id, T0, 10).await, [m.id]);
     let mut sent = status_update("pn-1", "wamid.early", Sent, T0 + 1);
     sent.pricing = utility_pricing();
     let report = ingest_one(
         store,
-        batch(vec![], vec![status_update("pn-1", "wamid.early", Delivered, T0 + 2), sent]),
+        batch(
+            vec![],
+            vec![
+                status_update("pn-1", "wamid.early", Delivered, T0 + 2),
+                sent,
+            ],
+        ),
         T0 + 3,
     )
     .await;
@@ -1162,10 +1533,21 @@ pub async fn statuses_before_the_send_answer_apply_on_accept<S: Store + Clone>(s
     assert_eq!(applied.status, Some(Delivered));
     assert_eq!(applied.wamid.as_deref(), Some("wamid.early"));
     assert_eq!(applied.pricing_category.as_deref(), Some("utility"));
-    ingest_one(store, batch(vec![], vec![status_update("pn-1", "wamid.early", Read, T0 + 5)]), T0 + 5).await;
+    ingest_one(
+        store,
+        batch(
+            vec![],
+            vec![status_update("pn-1", "wamid.early", Read, T0 + 5)],
+        ),
+        T0 + 5,
+    )
+    .await;
     assert_eq!(message(store, ws, m.id).await.status, Some(Read));
     let kinds = event_kinds(store, ws, m.conversation_id).await;
-    assert_eq!(kinds, ["message_out", "send_accepted", "status", "status", "status"]);
+    assert_eq!(
+        kinds,
+        ["message_out", "send_accepted", "status", "status", "status"]
+    );
 }
 
 pub async fn callback_data_reconciles_a_message_in_flight<S: Store + Clone>(store: &S) {
@@ -1234,27 +1616,66 @@ pub async fn reconcile_in_flight_waits_then_requeues<S: Store + Clone>(store: &S
     let lease_end = T0 + 10 + 1000;
 
     // Leases still running: nothing to do.
-    assert_eq!(store.reconcile_in_flight(n.id, lease_end - 1, 5000).await.unwrap(), (0, 0));
+    assert_eq!(
+        store
+            .reconcile_in_flight(n.id, lease_end - 1, 5000)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
     // Expired: the evidenced one is reconciled, the others wait for the grace period.
-    assert_eq!(store.reconcile_in_flight(n.id, lease_end + 1, 5000).await.unwrap(), (1, 0));
+    assert_eq!(
+        store
+            .reconcile_in_flight(n.id, lease_end + 1, 5000)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
     let e = message(store, ws, evidenced.id).await;
     assert_eq!(e.wamid.as_deref(), Some("wamid.ev"));
     assert_eq!(e.status, Some(Delivered));
     assert_eq!(message(store, ws, a.id).await.status, Some(Sending));
-    assert_eq!(store.reconcile_in_flight(n.id, lease_end + 4999, 5000).await.unwrap(), (0, 0));
+    assert_eq!(
+        store
+            .reconcile_in_flight(n.id, lease_end + 4999, 5000)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
     // After the grace period the send most likely never happened: back to the queue.
-    assert_eq!(store.reconcile_in_flight(n.id, lease_end + 5000, 5000).await.unwrap(), (0, 2));
+    assert_eq!(
+        store
+            .reconcile_in_flight(n.id, lease_end + 5000, 5000)
+            .await
+            .unwrap(),
+        (0, 2)
+    );
     assert_eq!(message(store, ws, a.id).await.status, Some(Queued));
     assert_eq!(message(store, ws, b.id).await.status, Some(Queued));
     assert_eq!(message(store, ws, fresh.id).await.status, Some(Queued));
-    assert_eq!(store.reconcile_in_flight(n.id, lease_end + 9000, 5000).await.unwrap(), (0, 0));
-    let jobs = store.claim_outbound(n.id, lease_end + 5000, 10, 1000).await.unwrap();
+    assert_eq!(
+        store
+            .reconcile_in_flight(n.id, lease_end + 9000, 5000)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    let jobs = store
+        .claim_outbound(n.id, lease_end + 5000, 10, 1000)
+        .await
+        .unwrap();
     let mut retried: Vec<_> = jobs.iter().map(|j| (j.message_id, j.attempts)).collect();
     retried.sort();
     assert_eq!(retried, [(a.id, 2), (b.id, 2), (fresh.id, 1)]);
     // Another number's in-flight messages are not touched.
     let n2 = number(store, ws, "pn-2").await;
-    assert_eq!(store.reconcile_in_flight(n2.id, lease_end + 100_000, 0).await.unwrap(), (0, 0));
+    assert_eq!(
+        store
+            .reconcile_in_flight(n2.id, lease_end + 100_000, 0)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
     assert_eq!(message(store, ws, a.id).await.status, Some(Sending));
     let kinds = event_kinds(store, ws, a.conversation_id).await;
     assert!(kinds.contains(&"send_requeued".to_string()), "{kinds:?}");
@@ -1262,7 +1683,15 @@ pub async fn reconcile_in_flight_waits_then_requeues<S: Store + Clone>(store: &S
 
 pub async fn events_are_appended_in_order<S: Store + Clone>(store: &S) {
     let (ws, n) = setup(store).await;
-    let first = ingest_one(store, batch(vec![text_message("pn-1", "wamid.e1", PHONE_A, T0, "oi")], vec![]), T0).await;
+    let first = ingest_one(
+        store,
+        batch(
+            vec![text_message("pn-1", "wamid.e1", PHONE_A, T0, "oi")],
+            vec![],
+        ),
+        T0,
+    )
+    .await;
     let out = enqueue(store, ws, text_out(n.id, PHONE_A, None, "olá"), T0 + 1).await;
     assert_eq!(claim_ids(store, n.id, T0 + 1, 10).await, [out.id]);
     store
@@ -1279,17 +1708,41 @@ pub async fn events_are_appended_in_order<S: Store + Clone>(store: &S) {
     ingest_one(
         store,
         batch(
-            vec![text_message("pn-1", "wamid.e2", PHONE_A, T0 + 4, "obrigado")],
-            vec![status_update("pn-1", "wamid.e-out", DeliveryStatus::Sent, T0 + 3)],
+            vec![text_message(
+                "pn-1",
+                "wamid.e2",
+                PHONE_A,
+                T0 + 4,
+                "obrigado",
+            )],
+            vec![status_update(
+                "pn-1",
+                "wamid.e-out",
+                DeliveryStatus::Sent,
+                T0 + 3,
+            )],
         ),
         T0 + 5,
     )
     .await;
     let events = store.events(ws, first.conversations[0]).await.unwrap();
     let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["message_in", "message_out", "send_accepted", "message_in", "status"]);
+    assert_eq!(
+        kinds,
+        [
+            "message_in",
+            "message_out",
+            "send_accepted",
+            "message_in",
+            "status"
+        ]
+    );
     assert!(events.windows(2).all(|w| w[0].id < w[1].id));
-    assert!(events.iter().all(|e| e.workspace_id == ws && e.conversation_id == first.conversations[0]));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.workspace_id == ws && e.conversation_id == first.conversations[0])
+    );
     assert_eq!(events[0].message_id, Some(first.new_messages[0]));
     assert_eq!(events[1].message_id, Some(out.id));
     assert_eq!(events[4].message_id, Some(out.id));
@@ -1299,13 +1752,28 @@ pub async fn events_are_appended_in_order<S: Store + Clone>(store: &S) {
 
 pub async fn conversations_page_by_keyset<S: Store + Clone>(store: &S) {
     let (ws, _) = setup(store).await;
-    let phones = ["5511990000001", "5511990000002", "5511990000003", "5511990000004", "5511990000005"];
+    let phones = [
+        "5511990000001",
+        "5511990000002",
+        "5511990000003",
+        "5511990000004",
+        "5511990000005",
+    ];
     let mut conversations = Vec::new();
     for (i, phone) in phones.iter().enumerate() {
         let at = T0 + 1000 * i as i64;
         let report = ingest_one(
             store,
-            batch(vec![text_message("pn-1", &format!("wamid.k{i}"), phone, at, "oi")], vec![]),
+            batch(
+                vec![text_message(
+                    "pn-1",
+                    &format!("wamid.k{i}"),
+                    phone,
+                    at,
+                    "oi",
+                )],
+                vec![],
+            ),
             at,
         )
         .await;
@@ -1335,7 +1803,16 @@ pub async fn conversations_page_by_keyset<S: Store + Clone>(store: &S) {
     // New activity moves a conversation to the front.
     ingest_one(
         store,
-        batch(vec![text_message("pn-1", "wamid.k-late", phones[0], T0 + 10_000, "voltei")], vec![]),
+        batch(
+            vec![text_message(
+                "pn-1",
+                "wamid.k-late",
+                phones[0],
+                T0 + 10_000,
+                "voltei",
+            )],
+            vec![],
+        ),
         T0 + 10_000,
     )
     .await;
@@ -1347,7 +1824,13 @@ pub async fn conversations_page_by_keyset<S: Store + Clone>(store: &S) {
         let report = ingest_one(
             store,
             batch(
-                vec![text_message("pn-1", &format!("wamid.t{i}"), &format!("551188000000{i}"), T0 + 20_000, "empate")],
+                vec![text_message(
+                    "pn-1",
+                    &format!("wamid.t{i}"),
+                    &format!("551188000000{i}"),
+                    T0 + 20_000,
+                    "empate",
+                )],
                 vec![],
             ),
             T0 + 20_000,
@@ -1359,11 +1842,16 @@ pub async fn conversations_page_by_keyset<S: Store + Clone>(store: &S) {
     let mut cursor = None;
     loop {
         let next = page(cursor, 1).await;
-        let Some(last) = next.last().copied() else { break };
+        let Some(last) = next.last().copied() else {
+            break;
+        };
         walked.extend(next);
         cursor = Some(last);
     }
-    assert_eq!(walked, [tied[2], tied[1], tied[0], c[0], c[4], c[3], c[2], c[1]]);
+    assert_eq!(
+        walked,
+        [tied[2], tied[1], tied[0], c[0], c[4], c[3], c[2], c[1]]
+    );
     // Filters.
     let open = ConversationFilter {
         status: Some(ConversationStatus::Open),
@@ -1382,14 +1870,28 @@ pub async fn conversations_page_by_keyset<S: Store + Clone>(store: &S) {
         limit: 100,
         ..Default::default()
     };
-    let found: Vec<_> = store.conversations(ws, &one).await.unwrap().into_iter().map(|c| c.id).collect();
+    let found: Vec<_> = store
+        .conversations(ws, &one)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(found, [c[2]]);
 }
 
 pub async fn messages_page_after_an_id<S: Store + Clone>(store: &S) {
     let (ws, n) = setup(store).await;
     let messages: Vec<_> = (0..4)
-        .map(|i| text_message("pn-1", &format!("wamid.p{i}"), PHONE_A, T0 + i, &format!("m{i}")))
+        .map(|i| {
+            text_message(
+                "pn-1",
+                &format!("wamid.p{i}"),
+                PHONE_A,
+                T0 + i,
+                &format!("m{i}"),
+            )
+        })
         .collect();
     let report = ingest_one(store, batch(messages, vec![]), T0).await;
     let out = enqueue(store, ws, text_out(n.id, PHONE_A, None, "m4"), T0 + 10).await;
@@ -1436,10 +1938,129 @@ pub async fn dead_letters_are_kept<S: Store + Clone>(store: &S) {
         ids.push(id);
     }
     let letters = store.dead_letters(2).await.unwrap();
-    assert_eq!(letters.iter().map(|l| l.id).collect::<Vec<_>>(), [ids[2], ids[1]]);
+    assert_eq!(
+        letters.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [ids[2], ids[1]]
+    );
     assert_eq!(letters[0].source, "whatsapp_webhook");
     assert_eq!(letters[0].reason, "expected value at line 1 column 2");
     assert_eq!(letters[0].body, "{not json 2");
     assert_eq!(letters[0].received_at, T0 + 2);
     assert_eq!(store.dead_letters(10).await.unwrap().len(), 3);
+}
+
+pub async fn a_large_group_is_stored_whole<S: Store + Clone>(store: &S) {
+    use DeliveryStatus::*;
+    let (ws, n) = setup(store).await;
+    let first = accepted_message(store, ws, n.id, "wamid.big-out").await;
+    let phones = [PHONE_A, PHONE_B, "5521977776666"];
+    let mut deliveries = Vec::new();
+    for d in 0..30 {
+        let mut messages: Vec<_> = (0..5)
+            .map(|i| {
+                let k = d * 5 + i;
+                text_message(
+                    "pn-1",
+                    &format!("wamid.big{k}"),
+                    phones[k % 3],
+                    T0 + k as i64,
+                    &format!("m{k}"),
+                )
+            })
+            .collect();
+        // A redelivery of the previous delivery's first message.
+        if d > 0 {
+            messages.push(text_message(
+                "pn-1",
+                &format!("wamid.big{}", (d - 1) * 5),
+                phones[0],
+                T0,
+                "dup",
+            ));
+        }
+        let statuses = match d {
+            3 => vec![status_update("pn-1", "wamid.big-out", Read, T0 + 30)],
+            7 => vec![
+                status_update("pn-1", "wamid.big-out", Delivered, T0 + 20),
+                status_update("pn-1", "wamid.big-out", Read, T0 + 30),
+            ],
+            _ => vec![],
+        };
+        deliveries.push(batch(messages, statuses));
+    }
+    let reports = store.ingest(&deliveries, T0 + 1000).await.unwrap();
+    assert_eq!(reports.len(), 30);
+    for (d, report) in reports.iter().enumerate() {
+        assert_eq!(report.messages_new, 5, "delivery {d}");
+        assert_eq!(report.messages_duplicate, u32::from(d > 0), "delivery {d}");
+        assert_eq!(report.new_messages.len(), 5);
+        assert_eq!(report.conversations.len(), 3, "delivery {d}");
+    }
+    assert_eq!(
+        (reports[3].statuses_new, reports[3].statuses_duplicate),
+        (1, 0)
+    );
+    assert_eq!(
+        (reports[7].statuses_new, reports[7].statuses_duplicate),
+        (1, 1)
+    );
+    assert_eq!(store.inbound_count(ws).await.unwrap(), 150);
+    // Every delivery saw the same three conversations, and new_messages follow delivery order.
+    assert!(reports.iter().all(|r| {
+        let mut c = r.conversations.clone();
+        c.sort();
+        let mut first = reports[0].conversations.clone();
+        first.sort();
+        c == first
+    }));
+    let all_new: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.new_messages.clone())
+        .collect();
+    assert!(all_new.windows(2).all(|w| w[0] < w[1]));
+    let last = message(store, ws, all_new[149]).await;
+    assert_eq!(last.text.as_deref(), Some("m149"));
+    let out = message(store, ws, first.id).await;
+    assert_eq!(out.status, Some(Read));
+    let conversation = store
+        .conversation(ws, first.conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
+    // PHONE_A wrote messages 0, 3, …, 147: the newest timestamp is T0 + 147.
+    assert_eq!(conversation.last_inbound_at, Some(T0 + 147));
+    assert_eq!(
+        store
+            .messages(ws, first.conversation_id, None, 1000)
+            .await
+            .unwrap()
+            .len(),
+        51,
+        "50 inbound and the outbound one"
+    );
+}
+
+pub async fn nul_characters_do_not_block_ingestion<S: Store + Clone>(store: &S) {
+    let (ws, n) = setup(store).await;
+    let mut odd = text_message("pn-1", "wamid.nul", PHONE_A, T0, "a\u{0}b");
+    odd.profile_name = Some("Jo\u{0}ão".into());
+    odd.raw = json!({ "id": "wamid.nul", "text": { "body": "a\u{0}b" } });
+    let report = ingest_one(store, batch(vec![odd], vec![]), T0).await;
+    assert_eq!(report.messages_new, 1);
+    let stored = message(store, ws, report.new_messages[0]).await;
+    // A backend may drop U+0000 (PostgreSQL cannot store it); everything else is kept.
+    assert_eq!(stored.text.unwrap_or_default().replace('\0', ""), "ab");
+    assert_eq!(
+        stored.payload["text"]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .replace('\0', ""),
+        "ab"
+    );
+    let out = enqueue(store, ws, text_out(n.id, PHONE_A, None, "x\u{0}y"), T0).await;
+    assert_eq!(out.text.unwrap_or_default().replace('\0', ""), "xy");
+    let mut status = status_update("pn-1", "wamid.unknown-nul", DeliveryStatus::Sent, T0);
+    status.raw = json!({ "id": "wamid.unknown-nul", "note": "\u{0}" });
+    let report = ingest_one(store, batch(vec![], vec![status]), T0).await;
+    assert_eq!(report.statuses_new, 1);
 }

@@ -164,8 +164,10 @@ pub struct Conversation {
 pub struct ConversationFilter {
     pub wa_id: Option<WaId>,
     pub status: Option<ConversationStatus>,
-    /// Keyset pagination: only conversations with a smaller id.
+    /// Keyset pagination in listing order (newest activity first): the id of the last
+    /// conversation of the previous page; the page starts right after it.
     pub before: Option<ConversationId>,
+    /// Page size; 0 means the default (100).
     pub limit: u32,
 }
 

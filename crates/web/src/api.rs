@@ -259,7 +259,8 @@ pub struct ConversationQuery {
     pub wa_id: Option<String>,
     /// `open` or `closed`.
     pub status: Option<String>,
-    /// Keyset pagination: conversations with a smaller id.
+    /// Keyset pagination: the id of the last conversation of the previous page (listing is newest
+    /// activity first).
     pub before: Option<i64>,
     /// 1–200, default 50.
     pub limit: Option<u32>,

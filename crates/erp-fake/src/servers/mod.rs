@@ -275,14 +275,14 @@ pub(crate) fn updated_codes(
         );
     }
     let bank = &invoice.barcode[..3];
-    let mut rng = crate::rng::Rng::derive(invoice.id, 0x2_u64);
-    let (_, barcode, line, pix) = crate::dataset::payment_codes(
+    let template = crate::dataset::PixTemplate::new(provider);
+    let (barcode, line, pix) = crate::dataset::payment_codes(
         invoice.id,
         bank,
         today,
         invoice.amount_due_cents(),
-        provider,
-        &mut rng,
+        &template,
+        0x2,
     );
     (line, barcode, pix)
 }

@@ -37,11 +37,14 @@ pub(crate) fn parse_token(body: &str) -> Result<String, ErpError> {
     };
     match token {
         Some(t) if t.split('.').count() == 3 && !t.contains(char::is_whitespace) => Ok(t),
-        _ => Err(if trimmed.starts_with('<') {
-            ErpError::InvalidResponse("MK-Auth: página HTML em vez do token".into())
-        } else {
-            ErpError::Unauthorized
-        }),
+        _ if trimmed.starts_with('<') => Err(ErpError::InvalidResponse(
+            "MK-Auth: página HTML em vez do token".into(),
+        )),
+        // A JWT cut short in transit (its header always starts with "eyJ").
+        Some(t) if t.starts_with("eyJ") => Err(ErpError::InvalidResponse(
+            "MK-Auth: token JWT incompleto".into(),
+        )),
+        _ => Err(ErpError::Unauthorized),
     }
 }
 
@@ -475,6 +478,10 @@ mod tests {
         );
         assert!(matches!(
             parse_token("<html>erro</html>"),
+            Err(ErpError::InvalidResponse(_))
+        ));
+        assert!(matches!(
+            parse_token(&JWT[..20]),
             Err(ErpError::InvalidResponse(_))
         ));
     }

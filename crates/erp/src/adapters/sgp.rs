@@ -125,6 +125,23 @@ fn contract_status(display: Option<&str>, code: Option<i64>) -> ContractStatus {
     }
 }
 
+/// SGP's display text is coarse ("Suspenso", "Bloqueado", "Ativo"); `motivo_status` tells a
+/// manual block or a suspension by request from one for debt, and an active contract that is
+/// only active by a trust unlock.
+fn refine_with_reason(status: ContractStatus, reason: Option<&str>) -> ContractStatus {
+    let Some(by_reason) = reason.map(parse::contract_status_from_text) else {
+        return status;
+    };
+    match (status, by_reason) {
+        (ContractStatus::Active, ContractStatus::TrustUnlocked) => ContractStatus::TrustUnlocked,
+        (
+            ContractStatus::SuspendedDebt,
+            refined @ (ContractStatus::SuspendedManual | ContractStatus::SuspendedByRequest),
+        ) => refined,
+        _ => status,
+    }
+}
+
 fn raw_status(display: Option<&str>, code: Option<i64>) -> String {
     match (display, code) {
         (Some(d), Some(c)) => format!("{d} ({c})"),
@@ -170,6 +187,7 @@ pub(crate) fn parse_customers(body: &Value) -> Result<Vec<(Customer, Vec<Contrac
         };
         let display = text_at(entry, &["contratoStatusDisplay", "statusDisplay"]);
         let code = int_at(entry, &["contratoStatus", "status"]);
+        let reason = text_at(entry, &["motivo_status", "motivoStatus"]);
         let contract = Contract {
             erp_id: contract_id,
             customer_erp_id: customer_id.clone(),
@@ -178,8 +196,14 @@ pub(crate) fn parse_customers(body: &Value) -> Result<Vec<(Customer, Vec<Contrac
                 entry,
                 &["planointernet_valor", "servico_valor", "valor"],
             ),
-            status: contract_status(display.as_deref(), code),
-            raw_status: raw_status(display.as_deref(), code),
+            status: refine_with_reason(
+                contract_status(display.as_deref(), code),
+                reason.as_deref(),
+            ),
+            raw_status: match &reason {
+                Some(r) => format!("{} — {r}", raw_status(display.as_deref(), code)),
+                None => raw_status(display.as_deref(), code),
+            },
             online: None,
             login: text_at(entry, &["servico_login", "login"]),
         };
@@ -615,7 +639,13 @@ mod tests {
                 {"contratoId": "102", "clienteId": "7", "razaoSocial": "Maria da Silva", "cpfCnpj": "52998224725",
                  "telefones": [], "emails": [], "contratoStatus": 4, "contratoStatusDisplay": "Suspenso",
                  "motivo_status": "Débito", "planointernet": "100 MEGA"},
-                {"contratoId": 103, "clienteId": 7, "cpfCnpj": "52998224725", "contratoStatus": 3}
+                {"contratoId": 103, "clienteId": 7, "cpfCnpj": "52998224725", "contratoStatus": 3},
+                {"contratoId": 104, "clienteId": 7, "cpfCnpj": "52998224725", "contratoStatus": 5,
+                 "contratoStatusDisplay": "Bloqueado", "motivo_status": "Bloqueio manual"},
+                {"contratoId": 105, "clienteId": 7, "cpfCnpj": "52998224725", "contratoStatus": 4,
+                 "contratoStatusDisplay": "Suspenso", "motivo_status": "Solicitação do cliente"},
+                {"contratoId": 106, "clienteId": 7, "cpfCnpj": "52998224725", "contratoStatus": 1,
+                 "contratoStatusDisplay": "Ativo", "motivo_status": "Liberação por confiança até 24/11/2026"}
             ]
         });
         let parsed = parse_customers(&body).unwrap();
@@ -634,7 +664,10 @@ mod tests {
             vec![
                 ("101", ContractStatus::Active),
                 ("102", ContractStatus::SuspendedDebt),
-                ("103", ContractStatus::Cancelled)
+                ("103", ContractStatus::Cancelled),
+                ("104", ContractStatus::SuspendedManual),
+                ("105", ContractStatus::SuspendedByRequest),
+                ("106", ContractStatus::TrustUnlocked)
             ]
         );
         assert_eq!(contracts[0].login.as_deref(), Some("maria"));
