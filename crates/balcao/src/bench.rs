@@ -151,10 +151,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("não foi possível iniciar o servidor: {e}"))?;
         let addr: std::net::SocketAddr = config.listen.parse().map_err(|e| format!("{e}"))?;
-        let server = Server {
-            child,
-            _dir: dir,
-        };
+        let server = Server { child, _dir: dir };
         wait_healthy(addr).await?;
         Ok(server)
     }

@@ -128,7 +128,9 @@ async fn kill_9_mid_load_loses_nothing_and_sends_nothing_twice() {
     let _ = child.wait();
     // What the crash left behind: messages handed to the Graph API with no answer recorded.
     let in_flight = {
-        let store = balcao::app::open_store(None, &setup.config.data_dir).await.unwrap();
+        let store = balcao::app::open_store(None, &setup.config.data_dir)
+            .await
+            .unwrap();
         let ws = store.workspace_by_slug("demo").await.unwrap().unwrap().id;
         let counts = store.outbound_counts(ws).await.unwrap();
         counts
@@ -137,7 +139,10 @@ async fn kill_9_mid_load_loses_nothing_and_sends_nothing_twice() {
             .map(|(_, n)| *n)
             .sum::<u64>()
     };
-    assert!(in_flight > 0, "no send was in flight when the server was killed: the test proves nothing");
+    assert!(
+        in_flight > 0,
+        "no send was in flight when the server was killed: the test proves nothing"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut child = spawn_server(&config_path);
     wait_healthy(app_addr).await.unwrap();
@@ -195,5 +200,9 @@ async fn kill_9_mid_load_loses_nothing_and_sends_nothing_twice() {
     let unique: HashSet<&String> = acked.iter().collect();
     assert_eq!(unique.len(), acked.len());
 
-    eprintln!("in flight at the kill: {in_flight}; {} webhooks acked, {} sends accepted", acked.len(), accepted.len());
+    eprintln!(
+        "in flight at the kill: {in_flight}; {} webhooks acked, {} sends accepted",
+        acked.len(),
+        accepted.len()
+    );
 }

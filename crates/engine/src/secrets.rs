@@ -95,7 +95,11 @@ impl MasterKey {
         self.rng.fill(&mut nonce).expect("system random");
         let mut data = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context), &mut data)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context),
+                &mut data,
+            )
             .expect("sealing never fails for in-memory sizes");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
@@ -145,12 +149,28 @@ mod tests {
     fn seals_and_opens_with_the_same_context_only() {
         let key = MasterKey::from_hex(KEY).unwrap();
         let sealed = key.seal(b"token=abc;app=Balcao", b"workspace:1");
-        assert!(!sealed.contains(&hex::encode(b"token=abc")), "plaintext not visible");
-        assert_eq!(key.open(&sealed, b"workspace:1").unwrap(), b"token=abc;app=Balcao");
-        assert_eq!(key.open(&sealed, b"workspace:2"), Err(SecretError::CannotOpen));
+        assert!(
+            !sealed.contains(&hex::encode(b"token=abc")),
+            "plaintext not visible"
+        );
+        assert_eq!(
+            key.open(&sealed, b"workspace:1").unwrap(),
+            b"token=abc;app=Balcao"
+        );
+        assert_eq!(
+            key.open(&sealed, b"workspace:2"),
+            Err(SecretError::CannotOpen)
+        );
         let other = MasterKey::from_hex(&KEY.replace("00", "ff")).unwrap();
-        assert_eq!(other.open(&sealed, b"workspace:1"), Err(SecretError::CannotOpen));
-        assert_ne!(key.seal(b"x", b"c"), key.seal(b"x", b"c"), "random nonce per value");
+        assert_eq!(
+            other.open(&sealed, b"workspace:1"),
+            Err(SecretError::CannotOpen)
+        );
+        assert_ne!(
+            key.seal(b"x", b"c"),
+            key.seal(b"x", b"c"),
+            "random nonce per value"
+        );
     }
 
     #[test]
@@ -159,9 +179,15 @@ mod tests {
         let mut sealed = key.seal(b"segredo", b"c").into_bytes();
         let last = sealed.len() - 1;
         sealed[last] = if sealed[last] == b'0' { b'1' } else { b'0' };
-        assert_eq!(key.open(std::str::from_utf8(&sealed).unwrap(), b"c"), Err(SecretError::CannotOpen));
+        assert_eq!(
+            key.open(std::str::from_utf8(&sealed).unwrap(), b"c"),
+            Err(SecretError::CannotOpen)
+        );
         assert_eq!(key.open("zz", b"c"), Err(SecretError::CannotOpen));
-        assert_eq!(MasterKey::from_hex("abcd").unwrap_err(), SecretError::BadKey);
+        assert_eq!(
+            MasterKey::from_hex("abcd").unwrap_err(),
+            SecretError::BadKey
+        );
     }
 
     #[test]
@@ -182,7 +208,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("secret.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join("secret.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let _ = std::fs::remove_dir_all(&dir);

@@ -131,7 +131,10 @@ impl FakeContractStatus {
 
     /// Blocked (fully or partly) because of unpaid invoices: the only state a trust unlock lifts.
     pub fn is_blocked_for_debt(self) -> bool {
-        matches!(self, FakeContractStatus::ReducedSpeed | FakeContractStatus::SuspendedDebt)
+        matches!(
+            self,
+            FakeContractStatus::ReducedSpeed | FakeContractStatus::SuspendedDebt
+        )
     }
 }
 
@@ -257,13 +260,62 @@ fn showcase(index: usize) -> Option<Showcase> {
     let (doc, phones, statuses, unlock_used, all_paid, online): (_, _, &'static [_], _, _, _) =
         match index {
             0 => (DocKind::Cpf, P::NewMobile, &[S::Active], false, false, true),
-            1 => (DocKind::Cpf, P::OldMobile, &[S::ReducedSpeed], false, false, true),
-            2 => (DocKind::Cpf, P::LandlineAndNewMobile, &[S::SuspendedDebt], false, false, false),
-            3 => (DocKind::Cpf, P::LandlineAndOldMobile, &[S::SuspendedManual], false, false, false),
-            4 => (DocKind::Cpf, P::TwoMobiles, &[S::SuspendedByRequest], false, false, false),
-            5 => (DocKind::Cpf, P::NewMobile, &[S::TrustUnlocked], true, false, true),
-            6 => (DocKind::Cpf, P::OldMobile, &[S::PendingInstall], false, false, false),
-            7 => (DocKind::Cpf, P::NewMobile, &[S::Cancelled], false, false, false),
+            1 => (
+                DocKind::Cpf,
+                P::OldMobile,
+                &[S::ReducedSpeed],
+                false,
+                false,
+                true,
+            ),
+            2 => (
+                DocKind::Cpf,
+                P::LandlineAndNewMobile,
+                &[S::SuspendedDebt],
+                false,
+                false,
+                false,
+            ),
+            3 => (
+                DocKind::Cpf,
+                P::LandlineAndOldMobile,
+                &[S::SuspendedManual],
+                false,
+                false,
+                false,
+            ),
+            4 => (
+                DocKind::Cpf,
+                P::TwoMobiles,
+                &[S::SuspendedByRequest],
+                false,
+                false,
+                false,
+            ),
+            5 => (
+                DocKind::Cpf,
+                P::NewMobile,
+                &[S::TrustUnlocked],
+                true,
+                false,
+                true,
+            ),
+            6 => (
+                DocKind::Cpf,
+                P::OldMobile,
+                &[S::PendingInstall],
+                false,
+                false,
+                false,
+            ),
+            7 => (
+                DocKind::Cpf,
+                P::NewMobile,
+                &[S::Cancelled],
+                false,
+                false,
+                false,
+            ),
             8 => (
                 DocKind::Cnpj,
                 P::LandlineAndNewMobile,
@@ -272,12 +324,33 @@ fn showcase(index: usize) -> Option<Showcase> {
                 false,
                 true,
             ),
-            9 => (DocKind::CnpjAlphanumeric, P::NewMobile, &[S::Active], false, false, true),
-            10 => (DocKind::Cpf, P::NewMobile, &[S::SuspendedDebt], true, false, false),
+            9 => (
+                DocKind::CnpjAlphanumeric,
+                P::NewMobile,
+                &[S::Active],
+                false,
+                false,
+                true,
+            ),
+            10 => (
+                DocKind::Cpf,
+                P::NewMobile,
+                &[S::SuspendedDebt],
+                true,
+                false,
+                false,
+            ),
             11 => (DocKind::Cpf, P::OldMobile, &[S::Active], false, true, false),
             _ => return None,
         };
-    Some(Showcase { doc, phones, statuses, unlock_used, all_paid, online })
+    Some(Showcase {
+        doc,
+        phones,
+        statuses,
+        unlock_used,
+        all_paid,
+        online,
+    })
 }
 
 /// Sao Paulo time: Brazil has had no daylight saving since 2019.
@@ -529,10 +602,22 @@ fn generate_subscriber(
     let email = if fixed.is_none() && rng.chance(0.08) {
         String::new()
     } else if person_type == PersonType::Company {
-        format!("contato.{}{}@{}", login_first, index, rng.pick(EMAIL_DOMAINS))
+        format!(
+            "contato.{}{}@{}",
+            login_first,
+            index,
+            rng.pick(EMAIL_DOMAINS)
+        )
     } else {
-        let number = if rng.chance(0.6) { format!("{}", rng.between(1, 99)) } else { String::new() };
-        format!("{login_first}.{login_last}{number}@{}", rng.pick(EMAIL_DOMAINS))
+        let number = if rng.chance(0.6) {
+            format!("{}", rng.between(1, 99))
+        } else {
+            String::new()
+        };
+        format!(
+            "{login_first}.{login_last}{number}@{}",
+            rng.pick(EMAIL_DOMAINS)
+        )
     };
     let address = Address {
         street: rng.pick(STREETS).to_string(),
@@ -716,7 +801,10 @@ fn late_charges(amount_cents: i64, days_late: i64) -> (i64, i64) {
     if days_late <= 0 {
         return (0, 0);
     }
-    ((amount_cents * 2 + 50) / 100, (amount_cents * days_late + 1500) / 3000)
+    (
+        (amount_cents * 2 + 50) / 100,
+        (amount_cents * days_late + 1500) / 3000,
+    )
 }
 
 fn days_between(from: Date, to: Date) -> i64 {
@@ -733,7 +821,11 @@ fn crc16(data: &[u8]) -> u16 {
             let mut crc = (i as u16) << 8;
             let mut bit = 0;
             while bit < 8 {
-                crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
                 bit += 1;
             }
             table[i] = crc;
@@ -824,9 +916,17 @@ pub(crate) fn payment_codes(
         pix.code(amount_cents, &format!("FAT{id}"), None)
     } else {
         let token = Rng::derive(seed ^ 0x5049_5821, id).hex(32);
-        pix.code(amount_cents, "***", Some(&format!("{}/qr/v2/cobv/{token}", pix_host(bank))))
+        pix.code(
+            amount_cents,
+            "***",
+            Some(&format!("{}/qr/v2/cobv/{token}", pix_host(bank))),
+        )
     };
-    (barcode.as_str().to_owned(), line.as_str().to_owned(), pix_code)
+    (
+        barcode.as_str().to_owned(),
+        line.as_str().to_owned(),
+        pix_code,
+    )
 }
 
 /// Fills barcode, line and Pix code of every invoice, spread over the machine's cores: the codes
@@ -888,7 +988,12 @@ fn build_invoice(
             };
             let day = day.min(today);
             let at = day
-                .at(rng.between(7, 21) as i8, rng.between(0, 59) as i8, rng.between(0, 59) as i8, 0)
+                .at(
+                    rng.between(7, 21) as i8,
+                    rng.between(0, 59) as i8,
+                    rng.between(0, 59) as i8,
+                    0,
+                )
                 .to_zoned(BRASILIA.to_time_zone())
                 .expect("dates of the fake are in range")
                 .timestamp();
@@ -924,8 +1029,8 @@ fn build_invoice(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use balcao_domain::br::{DigitableLine, Document};
     use balcao_domain::WaId;
+    use balcao_domain::br::{DigitableLine, Document};
     use std::collections::HashSet;
 
     fn today() -> Date {
@@ -997,25 +1102,45 @@ mod tests {
             .flat_map(|s| s.phones.iter().map(String::len))
             .collect();
         assert!(lengths.contains(&12) && lengths.contains(&13));
-        let kinds: HashSet<_> =
-            data.invoices().map(|(_, i)| i.status).collect();
-        assert_eq!(kinds.len(), 4, "open, overdue, paid and cancelled all present");
-        assert!(data.subscribers[9].document.bytes().any(|b| b.is_ascii_uppercase()));
+        let kinds: HashSet<_> = data.invoices().map(|(_, i)| i.status).collect();
+        assert_eq!(
+            kinds.len(),
+            4,
+            "open, overdue, paid and cancelled all present"
+        );
+        assert!(
+            data.subscribers[9]
+                .document
+                .bytes()
+                .any(|b| b.is_ascii_uppercase())
+        );
         assert_eq!(data.subscribers[8].contracts.len(), 2);
         assert!(data.subscribers[10].contracts[0].unlock_used_this_month);
         assert!(!data.subscribers[2].contracts[0].unlock_used_this_month);
         assert!(
-            data.subscribers[11].invoices.iter().all(|i| i.status == FakeInvoiceStatus::Paid),
+            data.subscribers[11]
+                .invoices
+                .iter()
+                .all(|i| i.status == FakeInvoiceStatus::Paid),
             "subscriber 11 has nothing to pay"
         );
-        assert!(data.subscribers[0].invoices.iter().any(|i| i.status.is_unpaid()));
+        assert!(
+            data.subscribers[0]
+                .invoices
+                .iter()
+                .any(|i| i.status.is_unpaid())
+        );
     }
 
     #[test]
     fn households_share_a_phone() {
         let data = DataSet::generate(SHARED_PHONE_EVERY + 1, 3, today());
         let sharer = &data.subscribers[SHARED_PHONE_EVERY - 1];
-        assert!(sharer.phones.contains(&data.subscribers[SHARED_PHONE_EVERY - 2].phones[0]));
+        assert!(
+            sharer
+                .phones
+                .contains(&data.subscribers[SHARED_PHONE_EVERY - 2].phones[0])
+        );
     }
 
     #[test]
@@ -1035,7 +1160,10 @@ mod tests {
         assert_eq!(crc16(b"123456789"), 0x29B1);
         assert_eq!(crc16(b""), 0xFFFF);
         let payload = b"00020126580014br.gov.bcb.pix0136123e4567-e12b6304";
-        assert_eq!(crc16(payload), balcao_domain::br::crc16_ccitt_false(payload));
+        assert_eq!(
+            crc16(payload),
+            balcao_domain::br::crc16_ccitt_false(payload)
+        );
     }
 
     #[test]
@@ -1052,7 +1180,9 @@ mod tests {
             .to_string();
         assert_eq!(template.code(12_345, "FAT42", None), expected);
         let url = "pix.sicoob.com.br/qr/v2/cobv/abc";
-        let expected = PixCode::new_dynamic(url, &p.name, &p.city).unwrap().to_string();
+        let expected = PixCode::new_dynamic(url, &p.name, &p.city)
+            .unwrap()
+            .to_string();
         assert_eq!(template.code(1, "***", Some(url)), expected);
     }
 

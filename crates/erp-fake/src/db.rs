@@ -228,7 +228,9 @@ impl Db {
         contract_id: u64,
         requested_days: Option<u32>,
     ) -> Result<UnlockGrant, UnlockRefusal> {
-        let slot = self.find_contract(contract_id).ok_or(UnlockRefusal::NotFound)?;
+        let slot = self
+            .find_contract(contract_id)
+            .ok_or(UnlockRefusal::NotFound)?;
         let provider = &self.data.provider;
         let days = unlock_decision(
             self.contract(slot),
@@ -269,7 +271,10 @@ impl Db {
             .iter()
             .any(|i| i.contract_id == contract_id && i.status == FakeInvoiceStatus::Overdue);
         if !still_overdue
-            && let Some(contract) = subscriber.contracts.iter_mut().find(|c| c.id == contract_id)
+            && let Some(contract) = subscriber
+                .contracts
+                .iter_mut()
+                .find(|c| c.id == contract_id)
             && matches!(
                 contract.status,
                 FakeContractStatus::ReducedSpeed
@@ -324,10 +329,6 @@ impl Db {
         self.data.tickets.push(ticket.clone());
         ticket
     }
-
-    pub(crate) fn ticket(&self, id: u64) -> Option<&FakeTicket> {
-        self.data.tickets.iter().find(|t| t.id == id)
-    }
 }
 
 #[cfg(test)]
@@ -361,7 +362,9 @@ mod tests {
     fn unlock_once_then_refused_and_payment_releases() {
         let mut db = db();
         let contract = db.subscriber(2).contracts[0].id;
-        let grant = db.trust_unlock(contract, None).expect("first unlock granted");
+        let grant = db
+            .trust_unlock(contract, None)
+            .expect("first unlock granted");
         assert_eq!(grant.days, 3);
         assert_eq!(
             db.trust_unlock(contract, None),
@@ -378,7 +381,10 @@ mod tests {
         for id in &overdue {
             db.mark_paid(*id, at).unwrap();
         }
-        assert_eq!(db.subscriber(2).contracts[0].status, FakeContractStatus::Active);
+        assert_eq!(
+            db.subscriber(2).contracts[0].status,
+            FakeContractStatus::Active
+        );
         let ms = at.as_millisecond();
         assert_eq!(db.paid_between(ms, ms).len(), overdue.len());
         assert!(db.mark_paid(1, at).is_none());

@@ -77,7 +77,13 @@ mod tests {
         assert_eq!(first["document"], data.subscribers[0].document);
         assert!(first["phones"].is_array() && first["contracts"].is_array());
         let invoice = &first["invoices"][0];
-        for key in ["status", "due_date", "amount_cents", "digitable_line", "pix_code"] {
+        for key in [
+            "status",
+            "due_date",
+            "amount_cents",
+            "digitable_line",
+            "pix_code",
+        ] {
             assert!(!invoice[key].is_null(), "{key} missing");
         }
         assert!(invoice["due_date"].as_str().unwrap().len() == 10);

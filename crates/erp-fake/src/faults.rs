@@ -196,14 +196,21 @@ mod tests {
         assert_eq!(faults.action_for(0.55), FaultAction::HtmlError);
         assert_eq!(faults.action_for(0.65), FaultAction::TruncateBody);
         assert_eq!(faults.action_for(0.75), FaultAction::Pass);
-        let down = Faults { down: true, ..faults };
+        let down = Faults {
+            down: true,
+            ..faults
+        };
         assert_eq!(down.action_for(0.99), FaultAction::Down);
         assert_eq!(Faults::default().action_for(0.0), FaultAction::Pass);
     }
 
     #[test]
     fn draws_repeat_for_the_same_seed() {
-        let faults = Faults { error_500_rate: 0.5, seed: 9, ..Faults::default() };
+        let faults = Faults {
+            error_500_rate: 0.5,
+            seed: 9,
+            ..Faults::default()
+        };
         let run = || {
             let mut state = FaultState::new(faults.clone(), None);
             (0..32).map(|_| state.next().1).collect::<Vec<_>>()
@@ -216,7 +223,10 @@ mod tests {
     #[test]
     fn expire_tokens_is_one_shot() {
         let mut state = FaultState::new(Faults::default(), None);
-        state.set(Faults { expire_tokens: true, ..Faults::default() });
+        state.set(Faults {
+            expire_tokens: true,
+            ..Faults::default()
+        });
         assert_eq!(state.token_epoch, 1);
         assert!(!state.faults().expire_tokens);
         assert!(state.take_auth_rejection());
@@ -239,7 +249,10 @@ mod tests {
         let mut state = FaultState::new(Faults::default(), Some(2));
         assert!(state.acquire().is_ok() && state.acquire().is_ok());
         assert!(state.acquire().is_err());
-        state.set(Faults { rate_limit_per_minute: Some(0), ..Faults::default() });
+        state.set(Faults {
+            rate_limit_per_minute: Some(0),
+            ..Faults::default()
+        });
         assert!((0..100).all(|_| state.acquire().is_ok()));
     }
 }

@@ -189,19 +189,27 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, Db> {
-        self.db.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.db
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, Db> {
-        self.db.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.db
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn fault_state(&self) -> std::sync::MutexGuard<'_, FaultState> {
-        self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn token_store(&self) -> std::sync::MutexGuard<'_, TokenStore> {
-        self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tokens
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn credential(&self, key: &str) -> &str {
@@ -435,7 +443,10 @@ mod tests {
             ["client_id", "client_secret", "password", "username"]
         );
         assert_eq!(keys(FakeSystem::MkAuth), ["client_id", "client_secret"]);
-        assert_eq!(keys(FakeSystem::Voalle), ["client_id", "client_secret", "syndata"]);
+        assert_eq!(
+            keys(FakeSystem::Voalle),
+            ["client_id", "client_secret", "syndata"]
+        );
         assert_eq!(keys(FakeSystem::RadiusNet), ["token"]);
     }
 }

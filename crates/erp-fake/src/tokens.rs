@@ -88,7 +88,9 @@ impl TokenStore {
     ) -> TokenCheck {
         match self.issued.get(token) {
             Some(t) if t.kind != kind => TokenCheck::Unknown,
-            Some(t) if t.epoch != epoch || t.expires_at <= now => TokenCheck::Expired,
+            // Refresh tokens outlive `expire_tokens`: that is how a client recovers cheaply.
+            Some(t) if t.kind == TokenKind::Access && t.epoch != epoch => TokenCheck::Expired,
+            Some(t) if t.expires_at <= now => TokenCheck::Expired,
             Some(_) => TokenCheck::Valid,
             None => TokenCheck::Unknown,
         }
@@ -171,13 +173,31 @@ mod tests {
     fn opaque_tokens_expire_by_time_and_epoch() {
         let mut store = TokenStore::new(FakeSystem::Hubsoft);
         let token = store.issue(TokenKind::Access, 0, 60, at(1_000));
-        assert_eq!(store.check(&token, TokenKind::Access, 0, at(1_059)), TokenCheck::Valid);
-        assert_eq!(store.check(&token, TokenKind::Refresh, 0, at(1_059)), TokenCheck::Unknown);
-        assert_eq!(store.check(&token, TokenKind::Access, 0, at(1_060)), TokenCheck::Expired);
-        assert_eq!(store.check(&token, TokenKind::Access, 1, at(1_001)), TokenCheck::Expired);
-        assert_eq!(store.check("nope", TokenKind::Access, 0, at(1_001)), TokenCheck::Unknown);
+        assert_eq!(
+            store.check(&token, TokenKind::Access, 0, at(1_059)),
+            TokenCheck::Valid
+        );
+        assert_eq!(
+            store.check(&token, TokenKind::Refresh, 0, at(1_059)),
+            TokenCheck::Unknown
+        );
+        assert_eq!(
+            store.check(&token, TokenKind::Access, 0, at(1_060)),
+            TokenCheck::Expired
+        );
+        assert_eq!(
+            store.check(&token, TokenKind::Access, 1, at(1_001)),
+            TokenCheck::Expired
+        );
+        assert_eq!(
+            store.check("nope", TokenKind::Access, 0, at(1_001)),
+            TokenCheck::Unknown
+        );
         store.revoke(&token);
-        assert_eq!(store.check(&token, TokenKind::Access, 0, at(1_001)), TokenCheck::Unknown);
+        assert_eq!(
+            store.check(&token, TokenKind::Access, 0, at(1_001)),
+            TokenCheck::Unknown
+        );
     }
 
     #[test]

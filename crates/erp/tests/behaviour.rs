@@ -3,8 +3,8 @@
 //! Every scenario is a function taking the system; the macro at the bottom instantiates each one
 //! per system so a failure names both.
 
-use balcao_domain::br::{BrPhone, Cpf, Document};
 use balcao_domain::WaId;
+use balcao_domain::br::{BrPhone, Cpf, Document};
 use balcao_erp::{
     BreakerPolicy, ConnectOptions, ContractStatus, Customer, ErpAdapter, ErpError, InvoiceStatus,
     LookupKey, NewTicket, Operation, RateLimit, ResiliencePolicy, RetryPolicy, System,
@@ -224,15 +224,27 @@ async fn finds_customers_by_document(system: System) {
         let subscriber = case.subscriber(index);
         assert_eq!(found.system, system);
         assert_eq!(found.name, subscriber.name, "{system} #{index}");
-        assert_eq!(found.document, Some(case.document(index)), "{system} #{index}");
+        assert_eq!(
+            found.document,
+            Some(case.document(index)),
+            "{system} #{index}"
+        );
     }
     // A valid CPF nobody holds.
     let stranger = (1..)
         .map(|seed| Document::from(Cpf::from_base(900_000_000 + seed)))
-        .find(|d| case.data.subscribers.iter().all(|s| s.document != d.as_str()))
+        .find(|d| {
+            case.data
+                .subscribers
+                .iter()
+                .all(|s| s.document != d.as_str())
+        })
         .unwrap();
     assert_eq!(
-        case.adapter.find_customer_by_document(&stranger).await.unwrap(),
+        case.adapter
+            .find_customer_by_document(&stranger)
+            .await
+            .unwrap(),
         None,
         "{system}"
     );
@@ -272,7 +284,11 @@ async fn contracts_carry_every_status(system: System) {
         let customer = case.customer(index).await;
         let contracts = case.adapter.contracts(&customer).await.unwrap();
         let subscriber = case.subscriber(index);
-        assert_eq!(contracts.len(), subscriber.contracts.len(), "{system} #{index}");
+        assert_eq!(
+            contracts.len(),
+            subscriber.contracts.len(),
+            "{system} #{index}"
+        );
         for fake in &subscriber.contracts {
             let ours = contracts
                 .iter()
@@ -289,12 +305,21 @@ async fn contracts_carry_every_status(system: System) {
             seen.insert(format!("{:?}", fake.status));
         }
     }
-    assert_eq!(seen.len(), FakeContractStatus::ALL.len(), "showcase covers every status");
+    assert_eq!(
+        seen.len(),
+        FakeContractStatus::ALL.len(),
+        "showcase covers every status"
+    );
 }
 
 async fn open_invoices_have_boleto_pix_and_pdf(system: System) {
     let case = Case::start(system).await;
-    for index in [ACTIVE, SUSPENDED_UNLOCKABLE, COMPANY_TWO_CONTRACTS, ALPHANUMERIC_CNPJ] {
+    for index in [
+        ACTIVE,
+        SUSPENDED_UNLOCKABLE,
+        COMPANY_TWO_CONTRACTS,
+        ALPHANUMERIC_CNPJ,
+    ] {
         let customer = case.customer(index).await;
         let invoices = case.adapter.open_invoices(&customer).await.unwrap();
         let subscriber = case.subscriber(index);
@@ -312,7 +337,11 @@ async fn open_invoices_have_boleto_pix_and_pdf(system: System) {
                 .iter()
                 .find(|i| i.id.to_string() == invoice.erp_id)
                 .unwrap();
-            assert_eq!(invoice.amount_cents, fake.amount_cents, "{system} {}", fake.id);
+            assert_eq!(
+                invoice.amount_cents, fake.amount_cents,
+                "{system} {}",
+                fake.id
+            );
             assert_eq!(invoice.due_date, fake.due_date, "{system} {}", fake.id);
             let expected_status = match fake.status {
                 FakeInvoiceStatus::Overdue => InvoiceStatus::Overdue,
@@ -322,9 +351,18 @@ async fn open_invoices_have_boleto_pix_and_pdf(system: System) {
             let line = invoice
                 .digitable_line()
                 .unwrap_or_else(|| panic!("{system}: {} has no boleto line", fake.id));
-            let fake_line: String = fake.digitable_line.chars().filter(char::is_ascii_digit).collect();
+            let fake_line: String = fake
+                .digitable_line
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
             assert_eq!(line, fake_line, "{system} {}", fake.id);
-            assert_eq!(invoice.pix_code(), Some(fake.pix_code.as_str()), "{system} {}", fake.id);
+            assert_eq!(
+                invoice.pix_code(),
+                Some(fake.pix_code.as_str()),
+                "{system} {}",
+                fake.id
+            );
             let pdf = case
                 .adapter
                 .invoice_pdf(invoice)
@@ -339,10 +377,21 @@ async fn invoice_reads_fresh_status(system: System) {
     let case = Case::start(system).await;
     let customer = case.customer(ACTIVE).await;
     let open = case.adapter.open_invoices(&customer).await.unwrap();
-    let target = open.first().expect("showcase #0 has an open invoice").clone();
-    let before = case.adapter.invoice(&customer, &target.erp_id).await.unwrap();
+    let target = open
+        .first()
+        .expect("showcase #0 has an open invoice")
+        .clone();
+    let before = case
+        .adapter
+        .invoice(&customer, &target.erp_id)
+        .await
+        .unwrap();
     assert!(before.status.is_payable(), "{system}: {:?}", before.status);
-    assert!(case.fake.control.mark_paid(&target.erp_id, Timestamp::now()));
+    assert!(
+        case.fake
+            .control
+            .mark_paid(&target.erp_id, Timestamp::now())
+    );
     match case.adapter.invoice(&customer, &target.erp_id).await {
         Ok(after) => assert_eq!(after.status, InvoiceStatus::Paid, "{system}"),
         // MK-Auth only lists open titles.
@@ -350,7 +399,10 @@ async fn invoice_reads_fresh_status(system: System) {
         Err(other) => panic!("{system}: {other}"),
     }
     assert_eq!(
-        case.adapter.invoice(&customer, "999999999").await.unwrap_err(),
+        case.adapter
+            .invoice(&customer, "999999999")
+            .await
+            .unwrap_err(),
         ErpError::NotFound,
         "{system}"
     );
@@ -361,7 +413,10 @@ async fn payments_since_sees_a_marked_payment(system: System) {
     let customer = case.customer(ACTIVE).await;
     let since = Timestamp::now() - 1.minute();
     let target = case.adapter.open_invoices(&customer).await.unwrap()[0].clone();
-    let before = case.adapter.payments_since(since, std::slice::from_ref(&customer)).await;
+    let before = case
+        .adapter
+        .payments_since(since, std::slice::from_ref(&customer))
+        .await;
     if system == System::MkAuth {
         assert_eq!(
             before.unwrap_err(),
@@ -370,10 +425,17 @@ async fn payments_since_sees_a_marked_payment(system: System) {
         return;
     }
     let before = before.unwrap_or_else(|e| panic!("{system}: {e}"));
-    assert!(!before.iter().any(|e| e.invoice_id == target.erp_id), "{system}");
+    assert!(
+        !before.iter().any(|e| e.invoice_id == target.erp_id),
+        "{system}"
+    );
     let paid_at = Timestamp::now();
     assert!(case.fake.control.mark_paid(&target.erp_id, paid_at));
-    let fake = case.fake.control.invoice(target.erp_id.parse().unwrap()).unwrap();
+    let fake = case
+        .fake
+        .control
+        .invoice(target.erp_id.parse().unwrap())
+        .unwrap();
     let events = case
         .adapter
         .payments_since(since, std::slice::from_ref(&customer))
@@ -398,8 +460,16 @@ async fn trust_unlock_once_then_typed_refusal(system: System) {
     if let Some(until) = granted.until {
         assert!(until >= today(), "{system}: {until}");
     }
-    let fake = case.fake.control.contract(case.subscriber(SUSPENDED_UNLOCKABLE).contracts[0].id).unwrap();
-    assert_eq!(fake.status, FakeContractStatus::TrustUnlocked, "{system}: the ERP state changed");
+    let fake = case
+        .fake
+        .control
+        .contract(case.subscriber(SUSPENDED_UNLOCKABLE).contracts[0].id)
+        .unwrap();
+    assert_eq!(
+        fake.status,
+        FakeContractStatus::TrustUnlocked,
+        "{system}: the ERP state changed"
+    );
 
     let again = case.adapter.trust_unlock(&contract).await.unwrap();
     assert!(!again.granted, "{system}: second unlock granted");
@@ -415,13 +485,21 @@ async fn trust_unlock_once_then_typed_refusal(system: System) {
     let refused = case.adapter.trust_unlock(&used).await.unwrap();
     assert!(!refused.granted, "{system}");
     if system != System::MkAuth {
-        assert_eq!(refused.refusal, Some(UnlockRefusal::AlreadyUsedUnpaid), "{system}: {refused:?}");
+        assert_eq!(
+            refused.refusal,
+            Some(UnlockRefusal::AlreadyUsedUnpaid),
+            "{system}: {refused:?}"
+        );
     }
 
     let active = case.contract(ACTIVE, 0).await;
     let refused = case.adapter.trust_unlock(&active).await.unwrap();
     assert!(!refused.granted, "{system}");
-    assert_eq!(refused.refusal, Some(UnlockRefusal::NotBlocked), "{system}: {refused:?}");
+    assert_eq!(
+        refused.refusal,
+        Some(UnlockRefusal::NotBlocked),
+        "{system}: {refused:?}"
+    );
 
     let cancelled = case.contract(CANCELLED, 0).await;
     let refused = case.adapter.trust_unlock(&cancelled).await.unwrap();
@@ -480,14 +558,21 @@ async fn tickets_get_a_protocol(system: System) {
         .iter()
         .find(|t| t.protocol == ticket.protocol || Some(t.id.to_string()) == ticket.erp_id)
         .unwrap_or_else(|| panic!("{system}: {ticket:?} not in {recorded:?}"));
-    assert_eq!(fake_ticket.subscriber_id, case.subscriber(ACTIVE).id, "{system}");
+    assert_eq!(
+        fake_ticket.subscriber_id,
+        case.subscriber(ACTIVE).id,
+        "{system}"
+    );
     assert!(fake_ticket.description.contains("fora do ar"), "{system}");
 }
 
 async fn expired_tokens_are_renewed_or_reported(system: System) {
     let case = Case::start(system).await;
     let document = case.document(ACTIVE);
-    case.adapter.find_customer_by_document(&document).await.unwrap();
+    case.adapter
+        .find_customer_by_document(&document)
+        .await
+        .unwrap();
     case.faults(Faults {
         expire_tokens: true,
         ..Faults::default()
@@ -496,9 +581,18 @@ async fn expired_tokens_are_renewed_or_reported(system: System) {
     if case.has_fixed_token() {
         // A fixed token the ERP refused is reported, not retried.
         assert_eq!(next.unwrap_err(), ErpError::Unauthorized, "{system}");
-        assert!(case.adapter.find_customer_by_document(&document).await.unwrap().is_some());
+        assert!(
+            case.adapter
+                .find_customer_by_document(&document)
+                .await
+                .unwrap()
+                .is_some()
+        );
     } else {
-        assert!(next.unwrap_or_else(|e| panic!("{system}: {e}")).is_some(), "{system}");
+        assert!(
+            next.unwrap_or_else(|e| panic!("{system}: {e}")).is_some(),
+            "{system}"
+        );
     }
 }
 
@@ -550,12 +644,26 @@ async fn server_errors_are_retried_for_reads_only(system: System) {
         .find_customer_by_document(&case.document(ACTIVE))
         .await
         .unwrap_err();
-    assert!(matches!(error, ErpError::Unavailable(ref m) if m.contains("500")), "{system}: {error:?}");
-    assert_eq!(case.requests() - before, 3, "{system}: a read is tried 3 times");
+    assert!(
+        matches!(error, ErpError::Unavailable(ref m) if m.contains("500")),
+        "{system}: {error:?}"
+    );
+    assert_eq!(
+        case.requests() - before,
+        3,
+        "{system}: a read is tried 3 times"
+    );
     let before = case.requests();
     let error = case.adapter.trust_unlock(&contract).await.unwrap_err();
-    assert!(matches!(error, ErpError::Unavailable(_)), "{system}: {error:?}");
-    assert_eq!(case.requests() - before, 1, "{system}: a write is tried once");
+    assert!(
+        matches!(error, ErpError::Unavailable(_)),
+        "{system}: {error:?}"
+    );
+    assert_eq!(
+        case.requests() - before,
+        1,
+        "{system}: a write is tried once"
+    );
     assert!(
         case.fake
             .control
@@ -569,20 +677,33 @@ async fn server_errors_are_retried_for_reads_only(system: System) {
 async fn html_error_pages_are_reported(system: System) {
     let case = Case::start(system).await;
     let document = case.document(ACTIVE);
-    case.adapter.find_customer_by_document(&document).await.unwrap();
+    case.adapter
+        .find_customer_by_document(&document)
+        .await
+        .unwrap();
     case.faults(Faults {
         html_error_rate: 1.0,
         ..Faults::default()
     });
     let before = case.requests();
-    let error = case.adapter.find_customer_by_document(&document).await.unwrap_err();
+    let error = case
+        .adapter
+        .find_customer_by_document(&document)
+        .await
+        .unwrap_err();
     if system == System::Ixc {
         // IXC's own failure mode: an HTML page with HTTP 200, which retrying does not fix.
-        assert!(matches!(error, ErpError::InvalidResponse(ref m) if m.contains("HTML")), "{error:?}");
+        assert!(
+            matches!(error, ErpError::InvalidResponse(ref m) if m.contains("HTML")),
+            "{error:?}"
+        );
         assert_eq!(case.requests() - before, 1);
     } else {
         // A proxy's HTML 502: the system is unavailable, and a read is retried.
-        assert!(matches!(error, ErpError::Unavailable(ref m) if m.contains("HTML")), "{system}: {error:?}");
+        assert!(
+            matches!(error, ErpError::Unavailable(ref m) if m.contains("HTML")),
+            "{system}: {error:?}"
+        );
         assert_eq!(case.requests() - before, 3, "{system}");
     }
 }
@@ -590,13 +711,23 @@ async fn html_error_pages_are_reported(system: System) {
 async fn truncated_json_is_invalid(system: System) {
     let case = Case::start(system).await;
     let document = case.document(ACTIVE);
-    case.adapter.find_customer_by_document(&document).await.unwrap();
+    case.adapter
+        .find_customer_by_document(&document)
+        .await
+        .unwrap();
     case.faults(Faults {
         truncated_json_rate: 1.0,
         ..Faults::default()
     });
-    let error = case.adapter.find_customer_by_document(&document).await.unwrap_err();
-    assert!(matches!(error, ErpError::InvalidResponse(_)), "{system}: {error:?}");
+    let error = case
+        .adapter
+        .find_customer_by_document(&document)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ErpError::InvalidResponse(_)),
+        "{system}: {error:?}"
+    );
 }
 
 async fn a_down_system_opens_the_circuit(system: System) {
@@ -614,19 +745,40 @@ async fn a_down_system_opens_the_circuit(system: System) {
     };
     let case = Case::start_with(system, policy, Some(NO_LIMIT), Some(0)).await;
     let document = case.document(ACTIVE);
-    case.adapter.find_customer_by_document(&document).await.unwrap();
+    case.adapter
+        .find_customer_by_document(&document)
+        .await
+        .unwrap();
     case.faults(Faults {
         down: true,
         ..Faults::default()
     });
     for _ in 0..3 {
-        let error = case.adapter.find_customer_by_document(&document).await.unwrap_err();
-        assert!(matches!(error, ErpError::Unavailable(ref m) if m.contains("503")), "{system}: {error:?}");
+        let error = case
+            .adapter
+            .find_customer_by_document(&document)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, ErpError::Unavailable(ref m) if m.contains("503")),
+            "{system}: {error:?}"
+        );
     }
     let before = case.requests();
-    let error = case.adapter.find_customer_by_document(&document).await.unwrap_err();
-    assert!(matches!(error, ErpError::Unavailable(ref m) if m.contains("circuito aberto")), "{system}: {error:?}");
-    assert_eq!(case.requests(), before, "{system}: an open circuit does not call");
+    let error = case
+        .adapter
+        .find_customer_by_document(&document)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ErpError::Unavailable(ref m) if m.contains("circuito aberto")),
+        "{system}: {error:?}"
+    );
+    assert_eq!(
+        case.requests(),
+        before,
+        "{system}: an open circuit does not call"
+    );
 }
 
 async fn repeated_reads_are_cached_until_a_write(system: System) {
@@ -644,9 +796,16 @@ async fn repeated_reads_are_cached_until_a_write(system: System) {
     assert_eq!(case.requests(), before, "{system}: served from the cache");
     assert!(case.adapter.trust_unlock(&contract).await.unwrap().granted);
     let after = case.adapter.contracts(&customer).await.unwrap();
-    assert!(case.requests() > before, "{system}: the write invalidated the cache");
+    assert!(
+        case.requests() > before,
+        "{system}: the write invalidated the cache"
+    );
     let unlocked = after.iter().find(|c| c.erp_id == contract.erp_id).unwrap();
-    assert_ne!(unlocked.status, ContractStatus::SuspendedDebt, "{system}: fresh state after the unlock");
+    assert_ne!(
+        unlocked.status,
+        ContractStatus::SuspendedDebt,
+        "{system}: fresh state after the unlock"
+    );
 }
 
 async fn lookup_json_has_the_documented_shape(system: System) {
@@ -654,12 +813,21 @@ async fn lookup_json_has_the_documented_shape(system: System) {
     let key = LookupKey::Document(case.document(SUSPENDED_UNLOCKABLE));
     let json = lookup_json(case.adapter.as_ref(), &key).await.unwrap();
     assert_eq!(json["system"], system.as_str());
-    assert_eq!(json["query"]["document"], case.subscriber(SUSPENDED_UNLOCKABLE).document);
+    assert_eq!(
+        json["query"]["document"],
+        case.subscriber(SUSPENDED_UNLOCKABLE).document
+    );
     let customers = json["customers"].as_array().unwrap();
     assert_eq!(customers.len(), 1, "{system}");
     let snapshot = &customers[0];
-    assert_eq!(snapshot["customer"]["name"], case.subscriber(SUSPENDED_UNLOCKABLE).name);
-    assert!(!snapshot["contracts"].as_array().unwrap().is_empty(), "{system}");
+    assert_eq!(
+        snapshot["customer"]["name"],
+        case.subscriber(SUSPENDED_UNLOCKABLE).name
+    );
+    assert!(
+        !snapshot["contracts"].as_array().unwrap().is_empty(),
+        "{system}"
+    );
     let invoices = snapshot["open_invoices"].as_array().unwrap();
     assert!(!invoices.is_empty(), "{system}");
     let kinds: BTreeSet<&str> = invoices[0]["payment_methods"]
@@ -668,17 +836,27 @@ async fn lookup_json_has_the_documented_shape(system: System) {
         .iter()
         .filter_map(|m| m["kind"].as_str())
         .collect();
-    assert!(kinds.contains("boleto") && kinds.contains("pix"), "{system}: {kinds:?}");
+    assert!(
+        kinds.contains("boleto") && kinds.contains("pix"),
+        "{system}: {kinds:?}"
+    );
     assert!(invoices[0]["amount_cents"].is_i64());
 
-    let phone = BrPhone::from_wa_id(&WaId::parse(&case.subscriber(ACTIVE).phones[0]).unwrap()).unwrap();
+    let phone =
+        BrPhone::from_wa_id(&WaId::parse(&case.subscriber(ACTIVE).phones[0]).unwrap()).unwrap();
     let by_phone = lookup_json(case.adapter.as_ref(), &LookupKey::Phone(phone)).await;
     if case.supports_phone_lookup() {
         let json = by_phone.unwrap();
         assert_eq!(json["query"]["phone"].as_str().unwrap().len(), 11);
-        assert!(!json["customers"].as_array().unwrap().is_empty(), "{system}");
+        assert!(
+            !json["customers"].as_array().unwrap().is_empty(),
+            "{system}"
+        );
     } else {
-        assert_eq!(by_phone.unwrap_err(), ErpError::not_supported(Operation::FindCustomersByPhone));
+        assert_eq!(
+            by_phone.unwrap_err(),
+            ErpError::not_supported(Operation::FindCustomersByPhone)
+        );
     }
 }
 
@@ -697,7 +875,13 @@ async fn voalle_rate_limit_is_respected() {
     const FAKE_LIMIT: u32 = 120;
     let burst = FAKE_LIMIT as usize + 5;
 
-    let unpaced = Case::start_with(System::Voalle, one_attempt, Some(NO_LIMIT), Some(FAKE_LIMIT)).await;
+    let unpaced = Case::start_with(
+        System::Voalle,
+        one_attempt,
+        Some(NO_LIMIT),
+        Some(FAKE_LIMIT),
+    )
+    .await;
     let document = unpaced.document(ACTIVE);
     let mut limited = 0;
     for _ in 0..burst {

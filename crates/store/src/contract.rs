@@ -1,6 +1,6 @@
 //! The contract every [`Store`] backend passes. A backend's `tests/contract.rs` runs it with
 //!
-//! ```ignore
+//! ```text
 //! balcao_store::contract_suite!(async { Some(make_fresh_store().await) });
 //! // or, with a teardown run after each test that passed:
 //! balcao_store::contract_suite!(async { make().await }, |store| async move { store.drop().await });

@@ -11,9 +11,9 @@
 //!   outbound messages per (workspace, idempotency key). Repeating a write is a no-op.
 //! - A message's delivery status only moves as [`DeliveryStatus::advance`] allows.
 
-pub mod models;
 #[cfg(feature = "contract")]
 pub mod contract;
+pub mod models;
 
 pub use models::*;
 
@@ -51,13 +51,16 @@ pub trait Store: Send + Sync + 'static {
     async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>>;
 
     /// Fails with `Conflict` when the `phone_number_id` is already connected (to any workspace).
-    async fn create_number(&self, workspace: WorkspaceId, new: NewNumber) -> Result<WhatsAppNumber>;
+    async fn create_number(&self, workspace: WorkspaceId, new: NewNumber)
+    -> Result<WhatsAppNumber>;
     async fn numbers(&self, workspace: WorkspaceId) -> Result<Vec<WhatsAppNumber>>;
     /// Every number of every workspace: the sender starts one loop per number.
     async fn all_numbers(&self) -> Result<Vec<WhatsAppNumber>>;
     /// Webhook routing: the number (and so the workspace) a `phone_number_id` belongs to.
-    async fn number_by_phone_number_id(&self, phone_number_id: &str)
-    -> Result<Option<WhatsAppNumber>>;
+    async fn number_by_phone_number_id(
+        &self,
+        phone_number_id: &str,
+    ) -> Result<Option<WhatsAppNumber>>;
 
     /// Stores the SHA-256 hex of an API token (never the token itself).
     async fn create_api_token(
@@ -100,7 +103,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn contact(&self, workspace: WorkspaceId, id: ContactId) -> Result<Option<Contact>>;
     /// Matches any 9th-digit form of `wa_id`.
-    async fn contact_by_wa_id(&self, workspace: WorkspaceId, wa_id: &WaId) -> Result<Option<Contact>>;
+    async fn contact_by_wa_id(
+        &self,
+        workspace: WorkspaceId,
+        wa_id: &WaId,
+    ) -> Result<Option<Contact>>;
     /// Newest activity first; `filter.wa_id` matches any 9th-digit form.
     async fn conversations(
         &self,
@@ -121,9 +128,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Message>>;
     async fn message(&self, workspace: WorkspaceId, id: MessageId) -> Result<Option<Message>>;
-    async fn message_by_wamid(&self, workspace: WorkspaceId, wamid: &str) -> Result<Option<Message>>;
+    async fn message_by_wamid(
+        &self,
+        workspace: WorkspaceId,
+        wamid: &str,
+    ) -> Result<Option<Message>>;
     /// The append-only log, oldest first.
-    async fn events(&self, workspace: WorkspaceId, conversation: ConversationId) -> Result<Vec<Event>>;
+    async fn events(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Vec<Event>>;
 
     // ---- messages out (the outbox) -------------------------------------------------------
 

@@ -84,12 +84,14 @@ pub(crate) struct Req {
     pub(crate) method: Method,
     pub(crate) headers: HeaderMap,
     pub(crate) params: Params,
-    pub(crate) body: Bytes,
 }
 
 impl Req {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
     }
 
     /// The token of `Authorization: Bearer …`.
@@ -110,10 +112,6 @@ impl Req {
         let (user, password) = decoded.split_once(':')?;
         Some((user.to_owned(), password.to_owned()))
     }
-
-    pub(crate) fn json_body(&self) -> Option<Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for Req {
@@ -128,7 +126,6 @@ impl<S: Send + Sync> FromRequest<S> for Req {
             params: Params::parse(parts.uri.query(), &body),
             method: parts.method,
             headers: parts.headers,
-            body,
         })
     }
 }
@@ -208,7 +205,10 @@ pub(crate) fn parse_moment(text: &str, end_of_day: bool) -> Option<Timestamp> {
     } else {
         jiff::civil::Time::midnight()
     };
-    date.to_datetime(time).to_zoned(tz).ok().map(|z| z.timestamp())
+    date.to_datetime(time)
+        .to_zoned(tz)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 /// Days an unpaid invoice is late on `today` (0 when not due yet).
@@ -461,11 +461,7 @@ fn boleto_lines(shared: &Shared, invoice_id: u64) -> Option<Vec<String>> {
 }
 
 /// `GET /boleto/{id}.pdf` on every fake; MK-Auth also serves its `21boleto.php?titulo=` page.
-async fn boleto(
-    State(shared): State<Arc<Shared>>,
-    Path(file): Path<String>,
-    req: Req,
-) -> Response {
+async fn boleto(State(shared): State<Arc<Shared>>, Path(file): Path<String>, req: Req) -> Response {
     if file == "21boleto.php" && shared.system == FakeSystem::MkAuth {
         let lines = req
             .params
@@ -483,7 +479,10 @@ async fn boleto(
                 )
                     .into_response()
             }
-            None => html(StatusCode::OK, "<html><body>Titulo nao encontrado</body></html>"),
+            None => html(
+                StatusCode::OK,
+                "<html><body>Titulo nao encontrado</body></html>",
+            ),
         };
     }
     let lines = file
@@ -505,9 +504,17 @@ pub(crate) fn pdf_response(bytes: Vec<u8>) -> Response {
     response
 }
 
-/// The PDF bytes of a boleto, for APIs that return the file itself (IXC `get_boleto`).
-pub(crate) fn boleto_pdf(shared: &Shared, invoice_id: u64) -> Option<Vec<u8>> {
-    boleto_lines(shared, invoice_id).map(|lines| pdf::render(&lines))
+/// One PDF with the boletos of `invoice_ids`, for APIs that return the file itself (IXC
+/// `get_boleto`).
+pub(crate) fn boleto_pdf(shared: &Shared, invoice_ids: &[u64]) -> Vec<u8> {
+    let mut lines = Vec::new();
+    for &id in invoice_ids {
+        if !lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.extend(boleto_lines(shared, id).unwrap_or_default());
+    }
+    pdf::render(&lines)
 }
 
 #[cfg(test)]
@@ -518,7 +525,10 @@ mod tests {
     fn params_merge_query_form_and_json() {
         let p = Params::parse(Some("a=1&b=2"), b"b=3&c=x+y");
         assert_eq!((p.str("a"), p.str("b"), p.str("c")), ("1", "3", "x y"));
-        let p = Params::parse(None, br#"{"n": 5, "s": " t ", "f": false, "z": null, "e": ""}"#);
+        let p = Params::parse(
+            None,
+            br#"{"n": 5, "s": " t ", "f": false, "z": null, "e": ""}"#,
+        );
         assert_eq!(p.u64("n"), Some(5));
         assert_eq!(p.get("s"), Some("t"));
         assert_eq!(p.get("f"), Some("false"));

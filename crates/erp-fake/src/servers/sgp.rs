@@ -7,7 +7,9 @@ use super::{
     money_number, ok, parse_date, parse_moment, plan_id, truthy, updated_codes,
 };
 use crate::Shared;
-use crate::dataset::{FakeContract, FakeContractStatus, FakeInvoice, FakeInvoiceStatus, Subscriber};
+use crate::dataset::{
+    FakeContract, FakeContractStatus, FakeInvoice, FakeInvoiceStatus, Subscriber,
+};
 use crate::db::{Db, Slot, UnlockRefusal};
 use axum::Router;
 use axum::extract::State;
@@ -138,14 +140,24 @@ fn contract_json(s: &Subscriber, c: &FakeContract) -> Value {
 fn resolve(db: &Db, req: &Req) -> Option<Vec<(usize, Option<usize>)>> {
     let p = &req.params;
     if let Some(doc) = p.get("cpfcnpj") {
-        return Some(db.find_document(doc).map(|s| (s, None)).into_iter().collect());
+        return Some(
+            db.find_document(doc)
+                .map(|s| (s, None))
+                .into_iter()
+                .collect(),
+        );
     }
     if let Some(contract) = p.get("contrato") {
         let slot = contract.parse().ok().and_then(|id| db.find_contract(id));
         return Some(slot.map(|(s, c)| (s, Some(c))).into_iter().collect());
     }
     if let Some(login) = p.get("login") {
-        return Some(db.find_login(login).map(|(s, c)| (s, Some(c))).into_iter().collect());
+        return Some(
+            db.find_login(login)
+                .map(|(s, c)| (s, Some(c)))
+                .into_iter()
+                .collect(),
+        );
     }
     if let Some(email) = p.get("email") {
         let email = email.to_lowercase();
@@ -171,7 +183,12 @@ fn resolve(db: &Db, req: &Req) -> Option<Vec<(usize, Option<usize>)>> {
         );
     }
     if let Some(phone) = p.get("telefone") {
-        return Some(db.find_phone_exact(phone).into_iter().map(|s| (s, None)).collect());
+        return Some(
+            db.find_phone_exact(phone)
+                .into_iter()
+                .map(|s| (s, None))
+                .collect(),
+        );
     }
     None
 }
@@ -230,7 +247,9 @@ fn page_bounds(req: &Req, max: usize) -> Result<(usize, usize), Response> {
     let offset = req.params.u64("offset").unwrap_or(0) as usize;
     let limit = req.params.u64("limit").map_or(max, |l| l as usize);
     if limit == 0 || limit > max {
-        return Err(error(&format!("O parâmetro limit deve estar entre 1 e {max}")));
+        return Err(error(&format!(
+            "O parâmetro limit deve estar entre 1 e {max}"
+        )));
     }
     Ok((offset, limit))
 }
@@ -246,9 +265,15 @@ async fn list_customers(State(shared): State<Arc<Shared>>, req: Req) -> Response
     let db = shared.read();
     let p = &req.params;
     let selected: Vec<(usize, Option<usize>)> = if let Some(doc) = p.get("cpfcnpj") {
-        db.find_document(doc).map(|s| (s, None)).into_iter().collect()
+        db.find_document(doc)
+            .map(|s| (s, None))
+            .into_iter()
+            .collect()
     } else if let Some(phone) = p.get("telefone") {
-        db.find_phone_exact(phone).into_iter().map(|s| (s, None)).collect()
+        db.find_phone_exact(phone)
+            .into_iter()
+            .map(|s| (s, None))
+            .collect()
     } else if let Some(contract) = p.get("contrato") {
         contract
             .parse()
@@ -319,9 +344,7 @@ async fn titles(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     let p = &req.params;
     let wanted: Option<&[FakeInvoiceStatus]> = match p.get("status") {
         None => None,
-        Some("abertos" | "aberto") => {
-            Some(&[FakeInvoiceStatus::Open, FakeInvoiceStatus::Overdue])
-        }
+        Some("abertos" | "aberto") => Some(&[FakeInvoiceStatus::Open, FakeInvoiceStatus::Overdue]),
         Some("pagos" | "pago") => Some(&[FakeInvoiceStatus::Paid]),
         Some("cancelados" | "cancelado") => Some(&[FakeInvoiceStatus::Cancelled]),
         Some(other) => {
@@ -359,7 +382,9 @@ async fn titles(State(shared): State<Arc<Shared>>, req: Req) -> Response {
         }
     } else if let Some(doc) = p.get("cpfcnpj") {
         match db.find_document(doc) {
-            Some(si) => (0..db.subscriber(si).invoices.len()).map(|ii| (si, ii)).collect(),
+            Some(si) => (0..db.subscriber(si).invoices.len())
+                .map(|ii| (si, ii))
+                .collect(),
             None => Vec::new(),
         }
     } else if bounds[2].0.is_some() || bounds[2].1.is_some() {
@@ -429,7 +454,9 @@ async fn second_copy(State(shared): State<Arc<Shared>>, req: Req) -> Response {
         } else if let Some(phone) = p.get("telefone") {
             let found = db.find_phone_exact(phone);
             if found.len() > 1 {
-                return error("Mais de um cliente encontrado para este telefone: informe o CPF/CNPJ");
+                return error(
+                    "Mais de um cliente encontrado para este telefone: informe o CPF/CNPJ",
+                );
             }
             found.first().copied()
         } else {
@@ -440,7 +467,11 @@ async fn second_copy(State(shared): State<Arc<Shared>>, req: Req) -> Response {
             let ci = s
                 .contracts
                 .iter()
-                .position(|c| s.invoices.iter().any(|i| i.contract_id == c.id && i.status.is_unpaid()))
+                .position(|c| {
+                    s.invoices
+                        .iter()
+                        .any(|i| i.contract_id == c.id && i.status.is_unpaid())
+                })
                 .unwrap_or(0);
             (si, ci)
         })
@@ -486,7 +517,11 @@ async fn second_copy(State(shared): State<Arc<Shared>>, req: Req) -> Response {
         .iter()
         .map(|inv| {
             let (line, _barcode, pix) = updated_codes(&db.data.provider, inv, today);
-            let due = if inv.status == FakeInvoiceStatus::Overdue { today } else { inv.due_date };
+            let due = if inv.status == FakeInvoiceStatus::Overdue {
+                today
+            } else {
+                inv.due_date
+            };
             json!({
                 "fatura": inv.id,
                 "vencimento": iso_date(due),
