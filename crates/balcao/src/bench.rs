@@ -66,7 +66,6 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
 /// A `balcao serve` child process on a free loopback port.
 struct Server {
     child: tokio::process::Child,
-    _dir: TempDir,
 }
 
 /// A temporary directory removed on drop.
@@ -136,8 +135,8 @@ pub fn config_toml(c: &Config) -> String {
 }
 
 impl Server {
-    async fn start(config: &Config, dir: TempDir) -> Result<Server, String> {
-        let path = dir.0.join("balcao.toml");
+    async fn start(config: &Config, dir: &Path) -> Result<Server, String> {
+        let path = dir.join("balcao.toml");
         std::fs::write(&path, config_toml(config)).map_err(|e| e.to_string())?;
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let child = tokio::process::Command::new(exe)
@@ -151,7 +150,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("não foi possível iniciar o servidor: {e}"))?;
         let addr: std::net::SocketAddr = config.listen.parse().map_err(|e| format!("{e}"))?;
-        let server = Server { child, _dir: dir };
+        let server = Server { child };
         wait_healthy(addr).await?;
         Ok(server)
     }
@@ -195,28 +194,45 @@ pub fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn database_url(database: &str, dir: &Path) -> Result<Option<String>, String> {
+/// The database a benchmark runs on: `None` for SQLite in the run's folder, or a PostgreSQL URL
+/// pointing at a fresh schema created for the run (`options=-c search_path=…`), so a benchmark
+/// starts from an empty database and leaves the others alone.
+async fn database_url(database: &str, dir: &Path) -> Result<Option<String>, String> {
     match database {
         "sqlite" => Ok(None),
-        url if url.starts_with("postgres") => Ok(Some(fresh_pg_schema_url(url, dir))),
+        url if url.starts_with("postgres") => {
+            let schema = pg_schema_name(dir);
+            balcao_store_postgres::PgStore::connect_in_schema(url, &schema)
+                .await
+                .map_err(|e| format!("PostgreSQL: {e}"))?;
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Ok(Some(format!("{url}{sep}options=-c%20search_path%3D{schema}")))
+        }
         other => Err(format!(
             "--database deve ser sqlite ou uma URL postgres://, não {other}"
         )),
     }
 }
 
-/// Benchmarks on PostgreSQL start from an empty database: a fresh schema named after the run,
-/// selected with the `options` connection parameter.
-fn fresh_pg_schema_url(url: &str, dir: &Path) -> String {
-    let schema = format!(
-        "bench_{}",
-        dir.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("x")
-            .replace('-', "_")
-    );
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-csearch_path%3D{schema}&balcao_create_schema={schema}")
+fn pg_schema_name(dir: &Path) -> String {
+    let tail: String = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("x")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    format!("bench_{tail}")
+}
+
+/// Drops the run's PostgreSQL schema (nothing to do for SQLite: the folder is removed).
+async fn drop_pg_schema(database: &str, dir: &Path) {
+    if database.starts_with("postgres")
+        && let Ok(store) =
+            balcao_store_postgres::PgStore::connect_in_schema(database, &pg_schema_name(dir)).await
+    {
+        let _ = store.drop_schema().await;
+    }
 }
 
 fn bench_config(
@@ -383,7 +399,7 @@ async fn latency_run(
 
 async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
     let dir = TempDir::new("balcao-bench-webhooks");
-    let db_url = database_url(&args.database, &dir.0)?;
+    let db_url = database_url(&args.database, &dir.0).await?;
     let addr = free_addr();
     let (config, _api_token, secret) = bench_config(
         addr,
@@ -404,12 +420,13 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
             .map(|n| n.get())
             .unwrap_or(1)
     );
-    let server = Server::start(&config, dir).await?;
+    let server = Server::start(&config, &dir.0).await?;
     let pid = server.pid();
     let seq = Arc::new(AtomicU64::new(0));
 
     // Warm up (connections, statement caches, contacts).
-    let _ = throughput_run(addr, &secret, 1, 1, args.concurrency, seq.clone()).await;
+    let warm = throughput_run(addr, &secret, 1, 1, args.concurrency, seq.clone()).await;
+    let mut acked = warm.requests;
 
     let mut results = Vec::new();
     for batch in [1usize, 50] {
@@ -426,6 +443,7 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
             "  vazão, lotes de {batch:>2}: {:>8.0} msg/s aceitas ({} requisições, {} erros)",
             t.messages_per_sec, t.requests, t.errors
         );
+        acked += t.requests * batch as u64;
         results.push((batch, t.messages_per_sec, t.errors));
     }
     let (lat, lat_errors) = latency_run(addr, &secret, args.rate, args.seconds, seq.clone()).await;
@@ -438,6 +456,7 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
         lat.last().copied().unwrap_or(f64::NAN),
         lat_errors
     );
+    acked += lat.len() as u64;
     let rss = peak_rss_mb(pid);
     println!(
         "  RSS máximo do servidor: {:.1} MB",
@@ -458,10 +477,12 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
         .inbound_count(ws.id)
         .await
         .map_err(|e| e.to_string())?;
-    println!(
-        "  mensagens gravadas no banco: {stored} (todas as aceitas com 200 desde o início, aquecimento incluído)"
-    );
+    println!("  mensagens confirmadas com 200: {acked}; gravadas no banco: {stored}");
+    if stored != acked {
+        return Err(format!("{acked} mensagens confirmadas, mas {stored} gravadas"));
+    }
 
+    drop(store);
     if db_url.is_none() {
         let raw_dir = TempDir::new("balcao-bench-raw");
         let raw =
@@ -469,20 +490,31 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
         println!("  teto: INSERT simples no SQLite (1 por transação): {raw:.0} linhas/s");
+        let raw_dir50 = TempDir::new("balcao-bench-raw50");
+        let raw50 = balcao_store_sqlite::raw_insert_benchmark_batched(
+            &raw_dir50.0.join("raw.db"),
+            args.raw_rows,
+            50,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        println!("  teto: INSERT simples no SQLite (50 por transação): {raw50:.0} linhas/s");
         for (batch, rate, _) in &results {
             println!(
-                "  razão ingestão/teto, lotes de {batch:>2}: {:.2}",
-                rate / raw
+                "  razão ingestão/teto, lotes de {batch:>2}: {:.2} (do teto de 1/transação), {:.2} (do teto de 50/transação)",
+                rate / raw,
+                rate / raw50
             );
         }
     }
+    drop_pg_schema(&args.database, &dir.0).await;
     Ok(())
 }
 
 async fn sender(args: SenderBenchArgs) -> Result<(), String> {
     use balcao_simulator::{Simulator, SimulatorConfig};
     let dir = TempDir::new("balcao-bench-sender");
-    let db_url = database_url(&args.database, &dir.0)?;
+    let db_url = database_url(&args.database, &dir.0).await?;
     let total = args.messages.unwrap_or(u64::from(args.rate) * 30);
     let app_addr = free_addr();
 
@@ -573,7 +605,7 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
         fill_started.elapsed().as_secs_f64()
     );
 
-    let server = Server::start(&config, dir).await?;
+    let server = Server::start(&config, &dir.0).await?;
     let pid = server.pid();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(total / u64::from(args.rate.max(1)) * 3 + 60);
@@ -602,5 +634,6 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
         "  RSS máximo do servidor: {:.1} MB",
         rss.unwrap_or(f64::NAN)
     );
+    drop_pg_schema(&args.database, &dir.0).await;
     Ok(())
 }

@@ -244,112 +244,131 @@ enum PhonePattern {
     TwoMobiles,
 }
 
+/// How a showcase subscriber's invoices are drawn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Billing {
+    /// Like everyone else's.
+    Drawn,
+    /// The latest invoice is unpaid (open, or overdue if already due).
+    CurrentUnpaid,
+    /// Nothing to pay.
+    AllPaid,
+}
+
 /// The fixed profile of a showcase subscriber, so even a data set of 12 covers every case.
 struct Showcase {
     doc: DocKind,
     phones: PhonePattern,
     statuses: &'static [FakeContractStatus],
     unlock_used: bool,
-    all_paid: bool,
+    billing: Billing,
     online: bool,
 }
 
 fn showcase(index: usize) -> Option<Showcase> {
+    use Billing as B;
+    use DocKind as D;
     use FakeContractStatus as S;
     use PhonePattern as P;
-    let (doc, phones, statuses, unlock_used, all_paid, online): (_, _, &'static [_], _, _, _) =
-        match index {
-            0 => (DocKind::Cpf, P::NewMobile, &[S::Active], false, false, true),
-            1 => (
-                DocKind::Cpf,
-                P::OldMobile,
-                &[S::ReducedSpeed],
-                false,
-                false,
-                true,
-            ),
-            2 => (
-                DocKind::Cpf,
-                P::LandlineAndNewMobile,
-                &[S::SuspendedDebt],
-                false,
-                false,
-                false,
-            ),
-            3 => (
-                DocKind::Cpf,
-                P::LandlineAndOldMobile,
-                &[S::SuspendedManual],
-                false,
-                false,
-                false,
-            ),
-            4 => (
-                DocKind::Cpf,
-                P::TwoMobiles,
-                &[S::SuspendedByRequest],
-                false,
-                false,
-                false,
-            ),
-            5 => (
-                DocKind::Cpf,
-                P::NewMobile,
-                &[S::TrustUnlocked],
-                true,
-                false,
-                true,
-            ),
-            6 => (
-                DocKind::Cpf,
-                P::OldMobile,
-                &[S::PendingInstall],
-                false,
-                false,
-                false,
-            ),
-            7 => (
-                DocKind::Cpf,
-                P::NewMobile,
-                &[S::Cancelled],
-                false,
-                false,
-                false,
-            ),
-            8 => (
-                DocKind::Cnpj,
-                P::LandlineAndNewMobile,
-                &[S::Active, S::SuspendedDebt],
-                false,
-                false,
-                true,
-            ),
-            9 => (
-                DocKind::CnpjAlphanumeric,
-                P::NewMobile,
-                &[S::Active],
-                false,
-                false,
-                true,
-            ),
-            10 => (
-                DocKind::Cpf,
-                P::NewMobile,
-                &[S::SuspendedDebt],
-                true,
-                false,
-                false,
-            ),
-            11 => (DocKind::Cpf, P::OldMobile, &[S::Active], false, true, false),
-            _ => return None,
-        };
-    Some(Showcase {
+    let profile = |doc, phones, statuses, unlock_used, billing, online| Showcase {
         doc,
         phones,
         statuses,
         unlock_used,
-        all_paid,
+        billing,
         online,
+    };
+    Some(match index {
+        0 => profile(
+            D::Cpf,
+            P::NewMobile,
+            &[S::Active],
+            false,
+            B::CurrentUnpaid,
+            true,
+        ),
+        1 => profile(
+            D::Cpf,
+            P::OldMobile,
+            &[S::ReducedSpeed],
+            false,
+            B::Drawn,
+            true,
+        ),
+        2 => profile(
+            D::Cpf,
+            P::LandlineAndNewMobile,
+            &[S::SuspendedDebt],
+            false,
+            B::Drawn,
+            false,
+        ),
+        3 => profile(
+            D::Cpf,
+            P::LandlineAndOldMobile,
+            &[S::SuspendedManual],
+            false,
+            B::Drawn,
+            false,
+        ),
+        4 => profile(
+            D::Cpf,
+            P::TwoMobiles,
+            &[S::SuspendedByRequest],
+            false,
+            B::Drawn,
+            false,
+        ),
+        5 => profile(
+            D::Cpf,
+            P::NewMobile,
+            &[S::TrustUnlocked],
+            true,
+            B::Drawn,
+            true,
+        ),
+        6 => profile(
+            D::Cpf,
+            P::OldMobile,
+            &[S::PendingInstall],
+            false,
+            B::Drawn,
+            false,
+        ),
+        7 => profile(
+            D::Cpf,
+            P::NewMobile,
+            &[S::Cancelled],
+            false,
+            B::Drawn,
+            false,
+        ),
+        8 => profile(
+            D::Cnpj,
+            P::LandlineAndNewMobile,
+            &[S::Active, S::SuspendedDebt],
+            false,
+            B::Drawn,
+            true,
+        ),
+        9 => profile(
+            D::CnpjAlphanumeric,
+            P::NewMobile,
+            &[S::Active],
+            false,
+            B::Drawn,
+            true,
+        ),
+        10 => profile(
+            D::Cpf,
+            P::NewMobile,
+            &[S::SuspendedDebt],
+            true,
+            B::Drawn,
+            false,
+        ),
+        11 => profile(D::Cpf, P::OldMobile, &[S::Active], false, B::AllPaid, false),
+        _ => return None,
     })
 }
 
@@ -691,8 +710,11 @@ fn generate_subscriber(
             due_day,
             activated_on,
         };
-        let all_paid = fixed.as_ref().is_some_and(|s| s.all_paid);
-        for (due, plan) in invoice_plan(&contract, today, all_paid, &mut rng) {
+        let billing = match &fixed {
+            Some(s) if contracts.is_empty() => s.billing,
+            _ => Billing::Drawn,
+        };
+        for (due, plan) in invoice_plan(&contract, today, billing, &mut rng) {
             let id = counters.invoice;
             counters.invoice += 1;
             invoices.push(build_invoice(id, &contract, due, plan, today, &mut rng));
@@ -764,7 +786,7 @@ fn paid_plan(rng: &mut Rng) -> InvoicePlan {
 fn invoice_plan(
     contract: &FakeContract,
     today: Date,
-    all_paid: bool,
+    billing: Billing,
     rng: &mut Rng,
 ) -> Vec<(Date, InvoicePlan)> {
     use FakeContractStatus as S;
@@ -776,9 +798,10 @@ fn invoice_plan(
     let mut out = Vec::with_capacity(3);
     for (age, &due) in dues.iter().enumerate() {
         let plan = match (contract.status, age) {
-            (S::Active, 0) if all_paid => Some(P::PaidOnTime),
+            (_, _) if billing == Billing::AllPaid => Some(P::PaidOnTime),
+            (_, 0) if billing == Billing::CurrentUnpaid => Some(P::Unpaid),
             (S::Active, 0) if due >= today || rng.chance(0.25) => Some(P::Unpaid),
-            (S::Active, _) if !all_paid && rng.chance(0.04) => Some(P::Cancelled),
+            (S::Active, _) if rng.chance(0.04) => Some(P::Cancelled),
             (S::ReducedSpeed, 0 | 1) => Some(P::Unpaid),
             (S::SuspendedDebt | S::TrustUnlocked, 0 | 1) => Some(P::Unpaid),
             (S::SuspendedDebt | S::TrustUnlocked, 2) if rng.chance(0.5) => Some(P::Unpaid),
@@ -912,7 +935,7 @@ pub(crate) fn payment_codes(
     let barcode = BankBarcode::build(bank, Some(due), amount_cents, &free_field)
         .expect("bank code, due date and amount of the fake are in range");
     let line = barcode.to_line();
-    let pix_code = if id % 2 == 0 {
+    let pix_code = if id.is_multiple_of(2) {
         pix.code(amount_cents, &format!("FAT{id}"), None)
     } else {
         let token = Rng::derive(seed ^ 0x5049_5821, id).hex(32);
@@ -1153,6 +1176,29 @@ mod tests {
         assert_eq!(dues, expected);
         let dues = due_dates(Date::new(2026, 12, 20).unwrap(), 5, 2);
         assert_eq!(dues[0], Date::new(2027, 1, 5).unwrap());
+    }
+
+    #[test]
+    fn codes_filled_on_threads_match_a_single_thread() {
+        // Large enough to take the multi-threaded path.
+        let data = DataSet::generate(2_100, 5, today());
+        let template = PixTemplate::new(&data.provider);
+        for (_, invoice) in data.invoices().step_by(97) {
+            let bank = &invoice.barcode[..3];
+            let (barcode, line, pix) = payment_codes(
+                invoice.id,
+                bank,
+                invoice.due_date,
+                invoice.amount_cents,
+                &template,
+                5,
+            );
+            assert_eq!(
+                (barcode.as_str(), line.as_str()),
+                (invoice.barcode.as_str(), invoice.digitable_line.as_str())
+            );
+            assert_eq!(pix, invoice.pix_code);
+        }
     }
 
     #[test]

@@ -28,7 +28,6 @@ pub(crate) struct Http {
 #[derive(Clone, Debug)]
 pub(crate) struct Reply {
     pub status: u16,
-    pub content_type: String,
     pub body: Vec<u8>,
 }
 
@@ -62,19 +61,9 @@ impl Http {
         self.wait_for_slot().await;
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
         let body = response.bytes().await.map_err(transport_error)?.to_vec();
         tracing::trace!(status, bytes = body.len(), "erp answer");
-        Ok(Reply {
-            status,
-            content_type,
-            body,
-        })
+        Ok(Reply { status, body })
     }
 
     async fn wait_for_slot(&self) {
@@ -134,7 +123,7 @@ impl Reply {
     }
 
     pub(crate) fn json(&self) -> Result<Value, ErpError> {
-        decode_json(&self.body, &self.content_type)
+        decode_json(&self.body)
     }
 
     pub(crate) fn text(&self) -> String {
@@ -142,7 +131,7 @@ impl Reply {
     }
 
     pub(crate) fn is_html(&self) -> bool {
-        parse::looks_like_html(self.text().as_str(), &self.content_type)
+        parse::looks_like_html(self.text().as_str())
     }
 
     fn snippet(&self) -> String {
@@ -304,40 +293,41 @@ mod tests {
         assert_eq!(join("http://h:1", "api"), "http://h:1/api");
     }
 
-    fn reply(status: u16, content_type: &str, body: &str) -> Reply {
+    fn reply(status: u16, body: &str) -> Reply {
         Reply {
             status,
-            content_type: content_type.into(),
             body: body.as_bytes().to_vec(),
         }
     }
 
     #[test]
+    fn json_labelled_as_html_is_still_json() {
+        // PHP ERPs send JSON with text/html; only the body decides.
+        assert_eq!(
+            reply(200, r#"{"a":1}"#).json().unwrap(),
+            serde_json::json!({"a": 1})
+        );
+        assert!(reply(200, "<html>erro</html>").is_html());
+    }
+
+    #[test]
     fn statuses_are_classified() {
-        assert!(reply(200, "", "{}").check().is_ok());
+        assert!(reply(200, "{}").check().is_ok());
+        assert_eq!(reply(401, "").check().unwrap_err(), ErpError::Unauthorized);
+        assert_eq!(reply(404, "").check().unwrap_err(), ErpError::NotFound);
+        assert_eq!(reply(429, "").check().unwrap_err(), ErpError::RateLimited);
         assert_eq!(
-            reply(401, "", "").check().unwrap_err(),
-            ErpError::Unauthorized
-        );
-        assert_eq!(reply(404, "", "").check().unwrap_err(), ErpError::NotFound);
-        assert_eq!(
-            reply(429, "", "").check().unwrap_err(),
-            ErpError::RateLimited
-        );
-        assert_eq!(
-            reply(502, "text/html", "<html>Bad gateway</html>")
-                .check()
-                .unwrap_err(),
+            reply(502, "<html>Bad gateway</html>").check().unwrap_err(),
             ErpError::Unavailable("HTTP 502 (página HTML)".into())
         );
         assert_eq!(
-            reply(422, "application/json", r#"{"msg":"campo obrigatório"}"#)
+            reply(422, r#"{"msg":"campo obrigatório"}"#)
                 .check()
                 .unwrap_err(),
             ErpError::business("campo obrigatório")
         );
         assert!(matches!(
-            reply(400, "text/plain", "bad").check().unwrap_err(),
+            reply(400, "bad").check().unwrap_err(),
             ErpError::InvalidResponse(m) if m.contains("400")
         ));
     }

@@ -60,7 +60,8 @@ pub fn required_auth_keys(system: System) -> &'static [&'static str] {
     }
 }
 
-/// The adapter for `system` at `base_url`, behind the default resilience policy.
+/// The adapter for `system` at `base_url`, behind the default resilience policy. Builds a reqwest
+/// client: the process must have installed a rustls crypto provider (the binary installs ring).
 ///
 /// `base_url` conventions: sgp "http://host:port"; ixc "http://host:port/webservice/v1"; hubsoft
 /// "http://host:port"; mkauth "http://host:port"; voalle the API port "http://host:port" (the token

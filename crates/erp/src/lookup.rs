@@ -2,7 +2,7 @@
 //! phone, in the common model.
 //!
 //! JSON shape (stable; fields of the model types are documented in [`crate::model`]):
-//! ```json
+//! ```text
 //! {
 //!   "system": "ixc",
 //!   "query": {"document": "52998224725"}            // or {"phone": "11987654321"}

@@ -251,7 +251,8 @@ pub enum UnlockRefusal {
     /// Cancelled or inactive contract.
     ContractInactive,
     NotFound,
-    /// More days or more unlocks than the provider's policy allows.
+    /// The provider's policy does not allow it: more days than allowed, or a block (manual, by
+    /// request) that trust unlocks do not lift.
     ExceedsPolicy,
     NotSupported,
     Unknown,

@@ -25,14 +25,15 @@ pub(crate) fn date_in_brazil(at: Timestamp) -> Date {
     at.to_zoned(brazil_tz()).date()
 }
 
-/// Decodes a JSON body, telling apart the ways an ERP answers with something else.
-pub(crate) fn decode_json(body: &[u8], content_type: &str) -> Result<Value, ErpError> {
+/// Decodes a JSON body, telling apart the ways an ERP answers with something else. The content
+/// type is not trusted: PHP ERPs label JSON (and MK-Auth's `NULL`) as text/html.
+pub(crate) fn decode_json(body: &[u8]) -> Result<Value, ErpError> {
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
         return Err(ErpError::InvalidResponse("resposta vazia".into()));
     }
-    if looks_like_html(trimmed, content_type) {
+    if looks_like_html(trimmed) {
         return Err(ErpError::InvalidResponse(format!(
             "página HTML em vez de JSON: {}",
             html_summary(trimmed)
@@ -47,9 +48,8 @@ pub(crate) fn decode_json(body: &[u8], content_type: &str) -> Result<Value, ErpE
     })
 }
 
-pub(crate) fn looks_like_html(trimmed_body: &str, content_type: &str) -> bool {
-    content_type.to_ascii_lowercase().contains("text/html")
-        || (trimmed_body.starts_with('<') && !trimmed_body.starts_with("<?xml"))
+pub(crate) fn looks_like_html(trimmed_body: &str) -> bool {
+    trimmed_body.starts_with('<') && !trimmed_body.starts_with("<?xml")
 }
 
 /// The page title or the first words of an HTML page, for the error message.
@@ -362,13 +362,14 @@ pub(crate) fn contract_status_from_text(raw: &str) -> ContractStatus {
         ContractStatus::ReducedSpeed
     } else if has("pedido") || has("solicitacao") || has("a pedido") || has("request") {
         ContractStatus::SuspendedByRequest
-    } else if has("manual") {
+    } else if has("manual") || has("administrativ") {
         ContractStatus::SuspendedManual
     } else if has("debito")
         || has("financeiro")
         || has("inadimpl")
         || has("atraso")
         || has("bloquead")
+        || has("bloqueio")
         || has("suspens")
     {
         ContractStatus::SuspendedDebt
@@ -458,7 +459,7 @@ mod tests {
     fn decode_tells_html_truncated_and_empty_apart() {
         let html =
             b"<!DOCTYPE html><html><head><title>Erro interno</title></head><body>x</body></html>";
-        match decode_json(html, "text/html; charset=utf-8") {
+        match decode_json(html) {
             Err(ErpError::InvalidResponse(m)) => {
                 assert!(m.contains("HTML") && m.contains("Erro interno"), "{m}")
             }
@@ -466,20 +467,20 @@ mod tests {
         }
         // HTML without the content type still is HTML.
         assert!(
-            matches!(decode_json(b"  <html><body>Fatal error</body></html>", "application/json"), Err(ErpError::InvalidResponse(m)) if m.contains("HTML"))
+            matches!(decode_json(b"  <html><body>Fatal error</body></html>"), Err(ErpError::InvalidResponse(m)) if m.contains("HTML"))
         );
-        match decode_json(br#"{"registros":[{"id":"1","#, "application/json") {
+        match decode_json(br#"{"registros":[{"id":"1","#) {
             Err(ErpError::InvalidResponse(m)) => assert!(m.contains("truncado"), "{m}"),
             other => panic!("{other:?}"),
         }
         assert!(
-            matches!(decode_json(b"   ", ""), Err(ErpError::InvalidResponse(m)) if m.contains("vazia"))
+            matches!(decode_json(b"   "), Err(ErpError::InvalidResponse(m)) if m.contains("vazia"))
         );
         assert!(
-            matches!(decode_json(b"{nope}", ""), Err(ErpError::InvalidResponse(m)) if m.contains("malformado"))
+            matches!(decode_json(b"{nope}"), Err(ErpError::InvalidResponse(m)) if m.contains("malformado"))
         );
         assert_eq!(
-            decode_json("\u{feff}{\"a\":1}".as_bytes(), "").unwrap(),
+            decode_json("\u{feff}{\"a\":1}".as_bytes()).unwrap(),
             json!({"a":1})
         );
     }

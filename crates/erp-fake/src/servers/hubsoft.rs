@@ -4,7 +4,7 @@
 //! "suscess" typo in some invoice answers.
 
 use super::{
-    Req, br_date, format_phone, iso_date, json, local_datetime, money, money_number, ok,
+    Denied, Req, br_date, format_phone, iso_date, json, local_datetime, money, money_number, ok,
     parse_date, parse_moment, plan_id, truthy,
 };
 use crate::Shared;
@@ -31,22 +31,34 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/api/v1/integracao/cliente", get(customers))
-        .route("/api/v1/integracao/cliente/financeiro", get(customer_invoices))
+        .route(
+            "/api/v1/integracao/cliente/financeiro",
+            get(customer_invoices),
+        )
         .route("/api/v1/integracao/financeiro/fatura", get(invoice_page))
-        .route("/api/v1/integracao/cliente/desbloqueio_confianca", post(trust_unlock))
+        .route(
+            "/api/v1/integracao/cliente/desbloqueio_confianca",
+            post(trust_unlock),
+        )
         .route("/api/v1/integracao/atendimento", post(open_ticket))
 }
 
 fn unauthenticated() -> Response {
-    json(StatusCode::UNAUTHORIZED, json!({"message": "Unauthenticated."}))
+    json(
+        StatusCode::UNAUTHORIZED,
+        json!({"message": "Unauthenticated."}),
+    )
 }
 
-fn authorize(shared: &Shared, req: &Req) -> Result<(), Response> {
-    let token = req.bearer().ok_or_else(unauthenticated)?;
+fn authorize(shared: &Shared, req: &Req) -> Result<(), Denied> {
+    let token = req.bearer().ok_or_else(|| Box::new(unauthenticated()))?;
     let epoch = shared.fault_state().token_epoch;
-    match shared.token_store().check(token, TokenKind::Access, epoch, super::now()) {
+    match shared
+        .token_store()
+        .check(token, TokenKind::Access, epoch, super::now())
+    {
         TokenCheck::Valid => Ok(()),
-        TokenCheck::Expired | TokenCheck::Unknown => Err(unauthenticated()),
+        TokenCheck::Expired | TokenCheck::Unknown => Err(Box::new(unauthenticated())),
     }
 }
 
@@ -200,7 +212,9 @@ fn customer_json(s: &Subscriber) -> Value {
 /// The subscribers a `busca`/`termo_busca` pair names; `Err` for an unknown `busca`.
 fn search(db: &Db, kind: &str, term: &str) -> Result<Vec<usize>, String> {
     let by_id = |id: Option<u64>| -> Vec<usize> {
-        id.and_then(|id| db.find_subscriber_id(id)).into_iter().collect()
+        id.and_then(|id| db.find_subscriber_id(id))
+            .into_iter()
+            .collect()
     };
     Ok(match kind {
         "cpf_cnpj" => db.find_document(term).into_iter().collect(),
@@ -245,7 +259,7 @@ fn search(db: &Db, kind: &str, term: &str) -> Result<Vec<usize>, String> {
 
 async fn customers(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let p = &req.params;
     let (Some(kind), Some(term)) = (p.get("busca"), p.get("termo_busca")) else {
@@ -284,7 +298,7 @@ fn invoice_status(inv: &FakeInvoice) -> &'static str {
 
 async fn customer_invoices(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let p = &req.params;
     let (Some(kind), Some(term)) = (p.get("busca"), p.get("termo_busca")) else {
@@ -329,7 +343,7 @@ async fn customer_invoices(State(shared): State<Arc<Shared>>, req: Req) -> Respo
 
 async fn invoice_page(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let p = &req.params;
     let per_page = p
@@ -344,21 +358,21 @@ async fn invoice_page(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if !["data_vencimento", "data_pagamento", "data_cadastro"].contains(&date_kind) {
         return error("tipo_data inválido: use data_vencimento, data_pagamento ou data_cadastro");
     }
-    let parse = |keys: &[&str]| -> Result<Option<jiff::civil::Date>, Response> {
+    let parse = |keys: &[&str]| -> Result<Option<jiff::civil::Date>, Denied> {
         match p.any(keys) {
             None => Ok(None),
             Some(text) => parse_date(text)
                 .map(Some)
-                .ok_or_else(|| error(&format!("Data inválida: {text}"))),
+                .ok_or_else(|| Box::new(error(&format!("Data inválida: {text}")))),
         }
     };
     let from = match parse(&["data_inicio", "data_inicial", "inicio"]) {
         Ok(d) => d,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let to = match parse(&["data_fim", "data_final", "fim"]) {
         Ok(d) => d,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let settled_only = truthy(p.get("apenas_quitado"));
     let open_only = truthy(p.get("apenas_em_aberto"));
@@ -387,12 +401,14 @@ async fn invoice_page(State(shared): State<Arc<Shared>>, req: Req) -> Response {
             let inv = db.invoice(slot);
             let day = match date_kind {
                 "data_cadastro" => Some(inv.issued_on),
-                "data_pagamento" => inv
-                    .paid_at
-                    .map(|at| at.to_zoned(jiff::tz::Offset::constant(-3).to_time_zone()).date()),
+                "data_pagamento" => inv.paid_at.map(|at| {
+                    at.to_zoned(jiff::tz::Offset::constant(-3).to_time_zone())
+                        .date()
+                }),
                 _ => Some(inv.due_date),
             };
-            let in_window = day.is_some_and(|d| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t))
+            let in_window = day
+                .is_some_and(|d| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t))
                 || (from.is_none() && to.is_none());
             in_window
                 && (!settled_only || inv.status == FakeInvoiceStatus::Paid)
@@ -443,7 +459,7 @@ async fn invoice_page(State(shared): State<Arc<Shared>>, req: Req) -> Response {
 
 async fn trust_unlock(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let p = &req.params;
     let Some(service) = p.u64("id_cliente_servico") else {
@@ -468,9 +484,9 @@ async fn trust_unlock(State(shared): State<Arc<Shared>>, req: Req) -> Response {
         })),
         Err(refusal) => error(&match refusal {
             UnlockRefusal::NotFound => "Serviço não encontrado".to_owned(),
-            UnlockRefusal::ExceedsPolicy => format!(
-                "A quantidade de dias informada excede o máximo permitido ({max} dias)"
-            ),
+            UnlockRefusal::ExceedsPolicy => {
+                format!("A quantidade de dias informada excede o máximo permitido ({max} dias)")
+            }
             UnlockRefusal::AlreadyUsed => {
                 "O cliente já utilizou o desbloqueio de confiança neste mês".to_owned()
             }
@@ -487,7 +503,7 @@ async fn trust_unlock(State(shared): State<Arc<Shared>>, req: Req) -> Response {
 
 async fn open_ticket(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let p = &req.params;
     let Some(service) = p.u64("id_cliente_servico") else {

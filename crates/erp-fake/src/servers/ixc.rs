@@ -5,8 +5,8 @@
 //! its own `{tipo, codigo, mensagem}`.
 
 use super::{
-    QR_IMAGE, Req, boleto_pdf, fixed_credential_ok, format_phone, iso_date, json, local_datetime,
-    masked_document, money, ok, pdf_response, plan_id, updated_codes,
+    Denied, QR_IMAGE, Req, boleto_pdf, fixed_credential_ok, format_phone, iso_date, json,
+    local_datetime, masked_document, money, ok, pdf_response, plan_id, updated_codes,
 };
 use crate::Shared;
 use crate::codec::{base64_encode, digits};
@@ -35,17 +35,17 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/webservice/v1/{table}/{id}", put(update))
 }
 
-fn authorize(shared: &Shared, req: &Req) -> Result<(), Response> {
+fn authorize(shared: &Shared, req: &Req) -> Result<(), Denied> {
     let valid = req
         .basic()
         .is_some_and(|(user, key)| format!("{user}:{key}") == shared.credential("token"));
     if fixed_credential_ok(shared, valid) {
         Ok(())
     } else {
-        Err(json(
+        Err(Box::new(json(
             StatusCode::UNAUTHORIZED,
             json!({"type": "error", "message": "Usuário ou token inválido!"}),
-        ))
+        )))
     }
 }
 
@@ -93,19 +93,37 @@ fn client_row(s: &Subscriber) -> Row {
         ("razao", s.name.clone()),
         (
             "fantasia",
-            if s.person_type == PersonType::Company { s.name.clone() } else { String::new() },
+            if s.person_type == PersonType::Company {
+                s.name.clone()
+            } else {
+                String::new()
+            },
         ),
         ("cnpj_cpf", document),
         (
             "tipo_pessoa",
-            if s.person_type == PersonType::Company { "J" } else { "F" }.to_owned(),
+            if s.person_type == PersonType::Company {
+                "J"
+            } else {
+                "F"
+            }
+            .to_owned(),
         ),
         ("ativo", if active { "S" } else { "N" }.to_owned()),
-        ("fone", landline.map(|p| format_phone(p)).unwrap_or_default()),
-        ("telefone_celular", cell.map(|p| format_phone(p)).unwrap_or_default()),
+        (
+            "fone",
+            landline.map(|p| format_phone(p)).unwrap_or_default(),
+        ),
+        (
+            "telefone_celular",
+            cell.map(|p| format_phone(p)).unwrap_or_default(),
+        ),
         (
             "whatsapp",
-            second_mobile.or(cell).map(|p| national(p)).unwrap_or_default(),
+            second_mobile
+                .or(cell)
+                .map(|p| national(p))
+                .unwrap_or_default(),
         ),
         (
             "telefone_comercial",
@@ -119,7 +137,10 @@ fn client_row(s: &Subscriber) -> Row {
         ("numero", s.address.number.clone()),
         ("bairro", s.address.district.clone()),
         ("cidade", city_id.to_string()),
-        ("cep", format!("{}-{}", &s.address.zip[..5], &s.address.zip[5..])),
+        (
+            "cep",
+            format!("{}-{}", &s.address.zip[..5], &s.address.zip[5..]),
+        ),
         ("data_cadastro", iso_date(s.registered_on)),
         ("id_tipo_cliente", "1".to_owned()),
         ("filial_id", "1".to_owned()),
@@ -143,7 +164,7 @@ fn contract_row(s: &Subscriber, c: &FakeContract) -> Row {
     let (status, internet, speed) = contract_codes(c);
     let trust = match c.status {
         FakeContractStatus::SuspendedManual | FakeContractStatus::SuspendedByRequest => "N",
-        _ if c.id % 3 == 0 => "P",
+        _ if c.id.is_multiple_of(3) => "P",
         _ => "S",
     };
     row(vec![
@@ -157,11 +178,18 @@ fn contract_row(s: &Subscriber, c: &FakeContract) -> Row {
         ("desbloqueio_confianca", trust.to_owned()),
         (
             "desbloqueio_confianca_ativo",
-            if c.status == FakeContractStatus::TrustUnlocked { "S" } else { "N" }.to_owned(),
+            if c.status == FakeContractStatus::TrustUnlocked {
+                "S"
+            } else {
+                "N"
+            }
+            .to_owned(),
         ),
         (
             "data_ativacao",
-            c.activated_on.map(iso_date).unwrap_or_else(|| "0000-00-00".to_owned()),
+            c.activated_on
+                .map(iso_date)
+                .unwrap_or_else(|| "0000-00-00".to_owned()),
         ),
         ("data", super::br_date(s.registered_on)),
         ("dia_fixo_vencimento", c.due_day.to_string()),
@@ -173,7 +201,10 @@ fn contract_row(s: &Subscriber, c: &FakeContract) -> Row {
 fn txid(invoice: &FakeInvoice) -> String {
     balcao_domain::br::PixCode::parse(&invoice.pix_code)
         .ok()
-        .and_then(|p| p.url().map(|u| u.rsplit('/').next().unwrap_or_default().to_owned()))
+        .and_then(|p| {
+            p.url()
+                .map(|u| u.rsplit('/').next().unwrap_or_default().to_owned())
+        })
         .unwrap_or_else(|| format!("FAT{}", invoice.id))
 }
 
@@ -183,7 +214,11 @@ fn invoice_row(s: &Subscriber, inv: &FakeInvoice) -> Row {
         FakeInvoiceStatus::Paid => "R",
         FakeInvoiceStatus::Cancelled => "C",
     };
-    let open = if inv.status.is_unpaid() { inv.amount_cents } else { 0 };
+    let open = if inv.status.is_unpaid() {
+        inv.amount_cents
+    } else {
+        0
+    };
     row(vec![
         ("id", inv.id.to_string()),
         ("id_cliente", s.id.to_string()),
@@ -222,8 +257,19 @@ fn radius_row(s: &Subscriber, c: &FakeContract) -> Row {
         ("ativo", if active { "S" } else { "N" }.to_owned()),
         ("id_contrato", c.id.to_string()),
         ("id_cliente", s.id.to_string()),
-        ("ip", format!("100.64.{}.{}", (c.id / 250) % 250, c.id % 250 + 2)),
-        ("mac", format!("E4:8D:8C:{:02X}:{:02X}:{:02X}", (c.id >> 16) as u8, (c.id >> 8) as u8, c.id as u8)),
+        (
+            "ip",
+            format!("100.64.{}.{}", (c.id / 250) % 250, c.id % 250 + 2),
+        ),
+        (
+            "mac",
+            format!(
+                "E4:8D:8C:{:02X}:{:02X}:{:02X}",
+                (c.id >> 16) as u8,
+                (c.id >> 8) as u8,
+                c.id as u8
+            ),
+        ),
     ])
 }
 
@@ -234,10 +280,16 @@ fn ticket_row(t: &FakeTicket) -> Row {
         ("tipo", "C".to_owned()),
         ("id_cliente", t.subscriber_id.to_string()),
         ("id_assunto", t.kind.clone()),
-        ("titulo", t.description.lines().next().unwrap_or_default().to_owned()),
+        (
+            "titulo",
+            t.description.lines().next().unwrap_or_default().to_owned(),
+        ),
         ("menssagem", t.description.clone()),
         ("su_status", "N".to_owned()),
-        ("data_criacao", local_datetime(t.opened_at, "%Y-%m-%d %H:%M:%S")),
+        (
+            "data_criacao",
+            local_datetime(t.opened_at, "%Y-%m-%d %H:%M:%S"),
+        ),
     ])
 }
 
@@ -303,8 +355,7 @@ fn grid_filters(raw: Option<&str>) -> Result<Vec<Filter>, String> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
-    let parsed: Value =
-        serde_json::from_str(raw).map_err(|_| "grid_param inválido".to_owned())?;
+    let parsed: Value = serde_json::from_str(raw).map_err(|_| "grid_param inválido".to_owned())?;
     let Value::Array(items) = parsed else {
         return Err("grid_param inválido".to_owned());
     };
@@ -351,10 +402,14 @@ fn candidates(db: &Db, table: Table, main: &Filter) -> Option<Vec<Slot>> {
     let column = main.column();
     let id = value.parse::<u64>().ok();
     let contracts_of = |si: usize| -> Vec<Slot> {
-        (0..db.subscriber(si).contracts.len()).map(|ci| (si, ci)).collect()
+        (0..db.subscriber(si).contracts.len())
+            .map(|ci| (si, ci))
+            .collect()
     };
     let invoices_of = |si: usize| -> Vec<Slot> {
-        (0..db.subscriber(si).invoices.len()).map(|ii| (si, ii)).collect()
+        (0..db.subscriber(si).invoices.len())
+            .map(|ii| (si, ii))
+            .collect()
     };
     match (table, column, oper.as_str()) {
         (Table::Client, "id", "=") => Some(
@@ -363,11 +418,21 @@ fn candidates(db: &Db, table: Table, main: &Filter) -> Option<Vec<Slot>> {
                 .into_iter()
                 .collect(),
         ),
-        (Table::Client, "cnpj_cpf", "=") => {
-            Some(db.find_document(value).map(|si| (si, 0)).into_iter().collect())
-        }
-        (Table::Client, c, "=" | "L") if PHONE_FIELDS.contains(&c) && national(value).len() >= 10 => {
-            Some(db.find_phone_tail(value).into_iter().map(|si| (si, 0)).collect())
+        (Table::Client, "cnpj_cpf", "=") => Some(
+            db.find_document(value)
+                .map(|si| (si, 0))
+                .into_iter()
+                .collect(),
+        ),
+        (Table::Client, c, "=" | "L")
+            if PHONE_FIELDS.contains(&c) && national(value).len() >= 10 =>
+        {
+            Some(
+                db.find_phone_tail(value)
+                    .into_iter()
+                    .map(|si| (si, 0))
+                    .collect(),
+            )
         }
         (Table::Contract | Table::Radius, "id_contrato" | "id", "=")
             if !(table == Table::Radius && column == "id") =>
@@ -444,7 +509,9 @@ fn build_row(db: &Db, table: Table, (a, b): Slot) -> Row {
 
 fn list(shared: &Shared, table_name: &str, req: &Req) -> Response {
     let Some(table) = Table::from_name(table_name) else {
-        return error(&format!("A tabela {table_name} não existe ou não permite listagem"));
+        return error(&format!(
+            "A tabela {table_name} não existe ou não permite listagem"
+        ));
     };
     let p = &req.params;
     let mut filters = match grid_filters(p.get("grid_param")) {
@@ -460,13 +527,14 @@ fn list(shared: &Shared, table_name: &str, req: &Req) -> Response {
     let page = p.u64("page").unwrap_or(1).max(1) as usize;
     let rp = p.u64("rp").map_or(DEFAULT_RP, |r| r as usize).max(1);
     let db = shared.read();
-    let keys = main
-        .as_ref()
-        .and_then(|m| candidates(&db, table, m))
-        .unwrap_or_else(|| all_keys(&db, table));
     if let Some(main) = main {
         filters.insert(0, main);
     }
+    // Any filter an index answers narrows the rows to build (every filter is applied anyway).
+    let keys = filters
+        .iter()
+        .find_map(|f| candidates(&db, table, f))
+        .unwrap_or_else(|| all_keys(&db, table));
     let mut rows = Vec::new();
     for key in keys {
         let row = build_row(&db, table, key);
@@ -489,11 +557,17 @@ fn list(shared: &Shared, table_name: &str, req: &Req) -> Response {
         .get("sortname")
         .map(|s| s.rsplit('.').next().unwrap_or_default().to_owned())
         .unwrap_or_else(|| "id".to_owned());
-    let descending = p.get("sortorder").is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+    let descending = p
+        .get("sortorder")
+        .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
     rows.sort_by(|a, b| {
         let (x, y) = (
-            a.get(&sort_column).and_then(Value::as_str).unwrap_or_default(),
-            b.get(&sort_column).and_then(Value::as_str).unwrap_or_default(),
+            a.get(&sort_column)
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            b.get(&sort_column)
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
         );
         let order = compare(x, y);
         if descending { order.reverse() } else { order }
@@ -508,13 +582,9 @@ fn list(shared: &Shared, table_name: &str, req: &Req) -> Response {
     ok(json!({"page": page.to_string(), "total": total.to_string(), "registros": page_rows}))
 }
 
-async fn table(
-    State(shared): State<Arc<Shared>>,
-    Path(table): Path<String>,
-    req: Req,
-) -> Response {
+async fn table(State(shared): State<Arc<Shared>>, Path(table): Path<String>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let listing = req
         .header("ixcsoft")
@@ -545,9 +615,11 @@ async fn update(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
-    error(&format!("Sem permissão para editar registros da tabela {table}!<br />"))
+    error(&format!(
+        "Sem permissão para editar registros da tabela {table}!<br />"
+    ))
 }
 
 fn insert_ticket(shared: &Shared, req: &Req) -> Response {
@@ -577,9 +649,9 @@ fn insert_ticket(shared: &Shared, req: &Req) -> Response {
         return error("Cliente não encontrado!<br />");
     };
     let subscriber_id = db.subscriber(si).id;
-    let contract = p.u64("id_contrato").filter(|&id| {
-        db.find_contract(id).is_some_and(|(owner, _)| owner == si)
-    });
+    let contract = p
+        .u64("id_contrato")
+        .filter(|&id| db.find_contract(id).is_some_and(|(owner, _)| owner == si));
     let description = format!("{}\n{}", p.str("titulo"), p.str("menssagem"));
     let ticket = db.open_ticket(
         subscriber_id,
@@ -601,11 +673,14 @@ fn trust_unlock(shared: &Shared, req: &Req) -> Response {
     let contract_id = req.params.u64("id").unwrap_or_default();
     // IXC writes `codigo` as a number in some versions and as a string in others.
     let code = |n: u32| {
-        if contract_id % 2 == 0 { json!(n) } else { json!(n.to_string()) }
+        if contract_id.is_multiple_of(2) {
+            json!(n)
+        } else {
+            json!(n.to_string())
+        }
     };
-    let refusal = |n: u32, message: &str| {
-        ok(json!({"tipo": "erro", "codigo": code(n), "mensagem": message}))
-    };
+    let refusal =
+        |n: u32, message: &str| ok(json!({"tipo": "erro", "codigo": code(n), "mensagem": message}));
     let mut db = shared.write();
     let allowed = db
         .find_contract(contract_id)
@@ -615,7 +690,10 @@ fn trust_unlock(shared: &Shared, req: &Req) -> Response {
         })
         .unwrap_or(true);
     if !allowed {
-        return refusal(110, "Desbloqueio de confiança não habilitado para este contrato.");
+        return refusal(
+            110,
+            "Desbloqueio de confiança não habilitado para este contrato.",
+        );
     }
     match db.trust_unlock(contract_id, None) {
         Ok(grant) => ok(json!({
@@ -633,9 +711,10 @@ fn trust_unlock(shared: &Shared, req: &Req) -> Response {
             113,
             "Desbloqueio de confiança já utilizado e o título ainda não foi pago.",
         ),
-        Err(UnlockRefusal::NotAllowed | UnlockRefusal::ExceedsPolicy) => {
-            refusal(110, "Desbloqueio de confiança não permitido para este contrato.")
-        }
+        Err(UnlockRefusal::NotAllowed | UnlockRefusal::ExceedsPolicy) => refusal(
+            110,
+            "Desbloqueio de confiança não permitido para este contrato.",
+        ),
     }
 }
 
@@ -799,13 +878,40 @@ mod tests {
             ("telefone_celular", "(85) 99999-1234".into()),
             ("data_vencimento", "2026-11-10".into()),
         ]);
-        assert!(filter("cliente.cnpj_cpf", "=", "529.982.247-25").matches(&r).unwrap());
-        assert!(!filter("cliente.cnpj_cpf", "=", "52998224725").matches(&r).unwrap());
-        assert!(filter("cliente.telefone_celular", "=", "85999991234").matches(&r).unwrap());
-        assert!(!filter("cliente.telefone_celular", "=", "8599991234").matches(&r).unwrap());
-        assert!(filter("cliente.telefone_celular", "L", "99991234").matches(&r).unwrap());
-        assert!(filter("id", ">", "9").matches(&r).unwrap(), "numeric, not text, order");
-        assert!(filter("data_vencimento", "<=", "2026-11-10").matches(&r).unwrap());
+        assert!(
+            filter("cliente.cnpj_cpf", "=", "529.982.247-25")
+                .matches(&r)
+                .unwrap()
+        );
+        assert!(
+            !filter("cliente.cnpj_cpf", "=", "52998224725")
+                .matches(&r)
+                .unwrap()
+        );
+        assert!(
+            filter("cliente.telefone_celular", "=", "85999991234")
+                .matches(&r)
+                .unwrap()
+        );
+        assert!(
+            !filter("cliente.telefone_celular", "=", "8599991234")
+                .matches(&r)
+                .unwrap()
+        );
+        assert!(
+            filter("cliente.telefone_celular", "L", "99991234")
+                .matches(&r)
+                .unwrap()
+        );
+        assert!(
+            filter("id", ">", "9").matches(&r).unwrap(),
+            "numeric, not text, order"
+        );
+        assert!(
+            filter("data_vencimento", "<=", "2026-11-10")
+                .matches(&r)
+                .unwrap()
+        );
         assert!(filter("id", "IN", "3, 12").matches(&r).unwrap());
         assert!(filter("nope", "=", "x").matches(&r).is_err());
         assert!(filter("id", "~", "x").matches(&r).is_err());

@@ -5,10 +5,12 @@
 //! `bloqueado=nao` and `GET /api/cliente/desbloqueio/{uuid}`. No ticket creation.
 
 use super::{
-    QR_IMAGE, Req, br_date, iso_date, json, local_datetime, masked_document, money, ok,
+    Denied, QR_IMAGE, Req, br_date, iso_date, json, local_datetime, masked_document, money, ok,
 };
 use crate::Shared;
-use crate::dataset::{FakeContract, FakeContractStatus, FakeInvoice, FakeInvoiceStatus, Subscriber};
+use crate::dataset::{
+    FakeContract, FakeContractStatus, FakeInvoice, FakeInvoiceStatus, Subscriber,
+};
 use crate::db::{Db, Slot, UnlockRefusal, national};
 use crate::tokens::TokenCheck;
 use axum::Router;
@@ -43,12 +45,12 @@ fn denied() -> Response {
     )
 }
 
-fn authorize(shared: &Shared, req: &Req) -> Result<(), Response> {
-    let token = req.bearer().ok_or_else(denied)?;
+fn authorize(shared: &Shared, req: &Req) -> Result<(), Denied> {
+    let token = req.bearer().ok_or_else(|| Box::new(denied()))?;
     let epoch = shared.fault_state().token_epoch;
     match shared.token_store().check_jwt(token, epoch, super::now()) {
         TokenCheck::Valid => Ok(()),
-        TokenCheck::Expired | TokenCheck::Unknown => Err(denied()),
+        TokenCheck::Expired | TokenCheck::Unknown => Err(Box::new(denied())),
     }
 }
 
@@ -72,12 +74,10 @@ async fn login(State(shared): State<Arc<Shared>>, req: Req) -> Response {
         );
     }
     let epoch = shared.fault_state().token_epoch;
-    let jwt = shared.token_store().jwt(
-        shared.credential("client_id"),
-        epoch,
-        JWT_TTL,
-        super::now(),
-    );
+    let jwt =
+        shared
+            .token_store()
+            .jwt(shared.credential("client_id"), epoch, JWT_TTL, super::now());
     ([(header::CONTENT_TYPE, "text/html; charset=UTF-8")], jwt).into_response()
 }
 
@@ -110,9 +110,11 @@ fn blocked(c: &FakeContract) -> bool {
 }
 
 fn customer_json(s: &Subscriber, c: &FakeContract) -> Value {
-    let mobile = s.phones.iter().find(|p| national(p).len() == 11 || {
-        let n = national(p);
-        n.len() == 10 && matches!(n.as_bytes()[2], b'6'..=b'9')
+    let mobile = s.phones.iter().find(|p| {
+        national(p).len() == 11 || {
+            let n = national(p);
+            n.len() == 10 && matches!(n.as_bytes()[2], b'6'..=b'9')
+        }
     });
     let landline = s.phones.iter().find(|p| Some(*p) != mobile);
     let enabled = !matches!(
@@ -173,7 +175,7 @@ async fn show_customer(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     let Some((si, ci)) = resolve(&db, &key) else {
@@ -216,7 +218,7 @@ async fn open_titles(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     let Some((si, ci)) = resolve(&db, &key) else {
@@ -246,10 +248,15 @@ async fn show_title(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
-    let Some(slot) = titulo.trim().parse().ok().and_then(|id| db.find_invoice(id)) else {
+    let Some(slot) = titulo
+        .trim()
+        .parse()
+        .ok()
+        .and_then(|id| db.find_invoice(id))
+    else {
         return null();
     };
     let inv = db.invoice(slot);
@@ -261,7 +268,7 @@ async fn show_title(
 }
 
 /// `limite=50&pagina=2` (or `limite=50/pagina=2`) from the path, plus an optional `status=`.
-fn path_params(raw: &str) -> Result<(usize, usize, Option<String>), Response> {
+fn path_params(raw: &str) -> Result<(usize, usize, Option<String>), Denied> {
     let mut limit = DEFAULT_PAGE;
     let mut page = 1;
     let mut status = None;
@@ -271,14 +278,24 @@ fn path_params(raw: &str) -> Result<(usize, usize, Option<String>), Response> {
         .filter_map(|p| p.split_once('='))
     {
         match key {
-            "limite" => limit = value.parse().map_err(|_| error("limite inválido"))?,
-            "pagina" => page = value.parse().map_err(|_| error("pagina inválida"))?,
+            "limite" => {
+                limit = value
+                    .parse()
+                    .map_err(|_| Box::new(error("limite inválido")))?
+            }
+            "pagina" => {
+                page = value
+                    .parse()
+                    .map_err(|_| Box::new(error("pagina inválida")))?
+            }
             "status" => status = Some(value.to_owned()),
             _ => {}
         }
     }
     if !(1..=MAX_PAGE).contains(&limit) || page == 0 {
-        return Err(error("limite deve estar entre 1 e 500 e pagina a partir de 1"));
+        return Err(Box::new(error(
+            "limite deve estar entre 1 e 500 e pagina a partir de 1",
+        )));
     }
     Ok((limit, page, status))
 }
@@ -289,11 +306,11 @@ async fn list_customers(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let (limit, page, _) = match path_params(&params) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let db = shared.read();
     let records: Vec<Slot> = db
@@ -323,11 +340,11 @@ async fn list_titles(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let (limit, page, status) = match path_params(&params) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let wanted: Option<&[FakeInvoiceStatus]> = match status.as_deref() {
         None => None,
@@ -385,13 +402,9 @@ fn unlock_answer(db: &mut Db, slot: Slot) -> Response {
     }
 }
 
-async fn unlock(
-    State(shared): State<Arc<Shared>>,
-    Path(uuid): Path<String>,
-    req: Req,
-) -> Response {
+async fn unlock(State(shared): State<Arc<Shared>>, Path(uuid): Path<String>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let mut db = shared.write();
     match contract_from_uuid(&db, &uuid) {
@@ -402,7 +415,7 @@ async fn unlock(
 
 async fn edit_customer(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let p = &req.params;
     let Some(uuid) = p.get("uuid") else {

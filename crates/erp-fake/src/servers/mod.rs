@@ -28,6 +28,10 @@ use std::sync::atomic::Ordering;
 
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// A refusal computed before the handler's work (bad credentials, bad paging); boxed because a
+/// `Response` is large and these travel in `Result`s.
+pub(crate) type Denied = Box<Response>;
+
 /// Request parameters from the query string and the body (form-urlencoded or a JSON object),
 /// the body winning. JSON numbers and booleans become their text, like PHP/Django read them.
 #[derive(Debug, Default, Clone)]

@@ -3,7 +3,9 @@
 //! (`rows.qrcode_copy_paste`, `rows` an object in some answers and a one-item list in others) and
 //! the payment promise that releases access. No phone lookup, no tickets, no pagination.
 
-use super::{QR_IMAGE, Req, br_date, fixed_credential_ok, iso_date, json, local_datetime, money, ok};
+use super::{
+    Denied, QR_IMAGE, Req, br_date, fixed_credential_ok, iso_date, json, local_datetime, money, ok,
+};
 use crate::Shared;
 use crate::dataset::{FakeContract, FakeContractStatus, FakeInvoiceStatus};
 use crate::db::UnlockRefusal;
@@ -26,15 +28,15 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route(&format!("{PREFIX}/ppg/{{charge}}"), put(payment_promise))
 }
 
-fn authorize(shared: &Shared, req: &Req) -> Result<(), Response> {
+fn authorize(shared: &Shared, req: &Req) -> Result<(), Denied> {
     let valid = req.header("rtoken") == Some(shared.credential("token"));
     if fixed_credential_ok(shared, valid) {
         Ok(())
     } else {
-        Err(json(
+        Err(Box::new(json(
             StatusCode::UNAUTHORIZED,
             json!({"status": "error", "message": "RTOKEN inválido ou ausente"}),
-        ))
+        )))
     }
 }
 
@@ -57,7 +59,7 @@ fn plan_status(c: &FakeContract) -> &'static str {
 
 async fn plans(State(shared): State<Arc<Shared>>, Path(cpf): Path<String>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     let Some(si) = db.find_document(&cpf) else {
@@ -92,7 +94,7 @@ async fn charges(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let wanted: &[FakeInvoiceStatus] = match filter.as_str() {
         "abertas" => &[FakeInvoiceStatus::Open, FakeInvoiceStatus::Overdue],
@@ -149,7 +151,7 @@ async fn boleto_url(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     match charge.parse().ok().and_then(|id| db.find_invoice(id)) {
@@ -160,7 +162,7 @@ async fn boleto_url(
 
 async fn pix(State(shared): State<Arc<Shared>>, Path(charge): Path<String>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     let Some(slot) = charge.parse().ok().and_then(|id| db.find_invoice(id)) else {
@@ -177,7 +179,11 @@ async fn pix(State(shared): State<Arc<Shared>>, Path(charge): Path<String>, req:
         "valor": money(inv.amount_cents),
     });
     // Seen both as an object and as a one-item list.
-    let rows = if inv.id % 2 == 0 { row } else { Value::Array(vec![row]) };
+    let rows = if inv.id.is_multiple_of(2) {
+        row
+    } else {
+        Value::Array(vec![row])
+    };
     ok(json!({"status": "success", "rows": rows}))
 }
 
@@ -187,7 +193,7 @@ async fn payment_promise(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let mut db = shared.write();
     let Some(slot) = charge.parse().ok().and_then(|id| db.find_invoice(id)) else {

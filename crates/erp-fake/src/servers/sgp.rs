@@ -3,8 +3,8 @@
 //! money alternating between JSON numbers and strings (both are seen in the field).
 
 use super::{
-    Req, days_late, fixed_credential_ok, format_phone, iso_date, json, masked_document, money,
-    money_number, ok, parse_date, parse_moment, plan_id, truthy, updated_codes,
+    Denied, Req, days_late, fixed_credential_ok, format_phone, iso_date, json, masked_document,
+    money, money_number, ok, parse_date, parse_moment, plan_id, truthy, updated_codes,
 };
 use crate::Shared;
 use crate::dataset::{
@@ -35,17 +35,17 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/api/ura/chamado/", post(open_ticket))
 }
 
-fn authorize(shared: &Shared, req: &Req) -> Result<(), Response> {
+fn authorize(shared: &Shared, req: &Req) -> Result<(), Denied> {
     // `app` is compared exactly: SGP's app names are case-sensitive.
     let valid = req.params.get("token") == Some(shared.credential("token"))
         && req.params.get("app") == Some(shared.credential("app"));
     if fixed_credential_ok(shared, valid) {
         Ok(())
     } else {
-        Err(json(
+        Err(Box::new(json(
             StatusCode::UNAUTHORIZED,
             json!({"status": 0, "msg": "Acesso negado: token ou app inválido"}),
-        ))
+        )))
     }
 }
 
@@ -55,7 +55,7 @@ fn error(msg: &str) -> Response {
 
 /// Money as SGP's serializers write it: a number in some records, a string in others.
 fn amount(id: u64, cents: i64) -> Value {
-    if id % 2 == 0 {
+    if id.is_multiple_of(2) {
         money_number(cents)
     } else {
         Value::String(money(cents))
@@ -90,7 +90,7 @@ fn status(contract: &FakeContract) -> (i64, &'static str, String) {
 
 async fn auth_info(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     ok(json!({
@@ -195,7 +195,7 @@ fn resolve(db: &Db, req: &Req) -> Option<Vec<(usize, Option<usize>)>> {
 
 async fn consult_customer(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     let Some(found) = resolve(&db, &req) else {
@@ -243,24 +243,24 @@ fn title_json(shared: &Shared, today: Date, s: &Subscriber, inv: &FakeInvoice) -
     })
 }
 
-fn page_bounds(req: &Req, max: usize) -> Result<(usize, usize), Response> {
+fn page_bounds(req: &Req, max: usize) -> Result<(usize, usize), Denied> {
     let offset = req.params.u64("offset").unwrap_or(0) as usize;
     let limit = req.params.u64("limit").map_or(max, |l| l as usize);
     if limit == 0 || limit > max {
-        return Err(error(&format!(
+        return Err(Box::new(error(&format!(
             "O parâmetro limit deve estar entre 1 e {max}"
-        )));
+        ))));
     }
     Ok((offset, limit))
 }
 
 async fn list_customers(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let (offset, limit) = match page_bounds(&req, MAX_CLIENTS_LIMIT) {
         Ok(bounds) => bounds,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let db = shared.read();
     let p = &req.params;
@@ -335,11 +335,11 @@ async fn list_customers(State(shared): State<Arc<Shared>>, req: Req) -> Response
 
 async fn titles(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let (offset, limit) = match page_bounds(&req, MAX_TITLES_LIMIT) {
         Ok(bounds) => bounds,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let p = &req.params;
     let wanted: Option<&[FakeInvoiceStatus]> = match p.get("status") {
@@ -441,7 +441,7 @@ async fn titles(State(shared): State<Arc<Shared>>, req: Req) -> Response {
 
 async fn second_copy(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let protocol = shared.write().next_protocol();
     let db = shared.read();
@@ -495,7 +495,7 @@ async fn second_copy(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     }
     if unpaid.is_empty() {
         // Both answers are seen for "nothing open": an error status, or success with no links.
-        return if contract.id % 2 == 0 {
+        return if contract.id.is_multiple_of(2) {
             ok(json!({
                 "status": 1,
                 "razaoSocial": s.name,
@@ -548,7 +548,7 @@ async fn second_copy(State(shared): State<Arc<Shared>>, req: Req) -> Response {
 
 async fn trust_unlock(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let Some(contract_text) = req.params.get("contrato") else {
         return error("O parâmetro contrato é obrigatório");
@@ -588,7 +588,7 @@ async fn trust_unlock(State(shared): State<Arc<Shared>>, req: Req) -> Response {
             "contratoId": contract_id,
         })),
         Err(UnlockRefusal::NotFound) => error("Contrato não encontrado"),
-        Err(UnlockRefusal::AlreadyUsed) if contract_id % 2 == 0 => {
+        Err(UnlockRefusal::AlreadyUsed) if contract_id.is_multiple_of(2) => {
             let protocol = db.next_protocol();
             ok(json!({
                 "status": 1,
@@ -628,7 +628,7 @@ async fn trust_unlock(State(shared): State<Arc<Shared>>, req: Req) -> Response {
 
 async fn check_access(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     let slot = if let Some(contract) = req.params.get("contrato") {
@@ -659,7 +659,7 @@ async fn check_access(State(shared): State<Arc<Shared>>, req: Req) -> Response {
 
 async fn open_ticket(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let p = &req.params;
     let Some(contract_id) = p.u64("contrato") else {

@@ -4,9 +4,13 @@
 //! `{data, totalRecords, page, pageSize, totalPages}`; customers found only by CPF/CNPJ (`txid`),
 //! never by phone; and about 30 requests a minute before HTTP 429.
 
-use super::{Req, br_date, fault_layer, json, local_datetime, masked_document, money_number, ok};
+use super::{
+    Denied, Req, br_date, fault_layer, json, local_datetime, masked_document, money_number, ok,
+};
 use crate::Shared;
-use crate::dataset::{FakeContract, FakeContractStatus, FakeInvoice, FakeInvoiceStatus, Subscriber};
+use crate::dataset::{
+    FakeContract, FakeContractStatus, FakeInvoice, FakeInvoiceStatus, Subscriber,
+};
 use crate::db::{UnlockRefusal, national};
 use crate::tokens::{TokenCheck, TokenKind};
 use axum::Router;
@@ -27,7 +31,10 @@ const MAX_PAGE_SIZE: usize = 500;
 pub(crate) fn token_router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/connect/token", post(token))
-        .layer(middleware::from_fn_with_state(Arc::clone(&shared), fault_layer))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            fault_layer,
+        ))
         .with_state(shared)
 }
 
@@ -35,10 +42,22 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .route(&format!("{PREFIX}/people/txid/{{txid}}"), get(person))
         .route(&format!("{PREFIX}/people"), get(people))
-        .route(&format!("{PREFIX}/getopentitlesbytxid/{{txid}}"), get(open_titles))
-        .route(&format!("{PREFIX}/gettitlesbytxid/{{txid}}"), get(all_titles))
-        .route(&format!("{PREFIX}/contracts/unlock/{{contract}}"), post(unlock))
-        .route(&format!("{PREFIX}/opensolicitation"), post(open_solicitation))
+        .route(
+            &format!("{PREFIX}/getopentitlesbytxid/{{txid}}"),
+            get(open_titles),
+        )
+        .route(
+            &format!("{PREFIX}/gettitlesbytxid/{{txid}}"),
+            get(all_titles),
+        )
+        .route(
+            &format!("{PREFIX}/contracts/unlock/{{contract}}"),
+            post(unlock),
+        )
+        .route(
+            &format!("{PREFIX}/opensolicitation"),
+            post(open_solicitation),
+        )
         .layer(middleware::from_fn_with_state(shared, rate_limit))
 }
 
@@ -88,7 +107,10 @@ async fn token(State(shared): State<Arc<Shared>>, req: Req) -> Response {
         )
     };
     if p.get("grant_type") != Some("client_credentials") {
-        return bad("unsupported_grant_type", "grant_type deve ser client_credentials");
+        return bad(
+            "unsupported_grant_type",
+            "grant_type deve ser client_credentials",
+        );
     }
     if p.get("client_id") != Some(shared.credential("client_id"))
         || p.get("client_secret") != Some(shared.credential("client_secret"))
@@ -113,17 +135,22 @@ async fn token(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     }))
 }
 
-fn authorize(shared: &Shared, req: &Req) -> Result<(), Response> {
+fn authorize(shared: &Shared, req: &Req) -> Result<(), Denied> {
     let unauthorized = || {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        Box::new(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+            )
+                .into_response(),
         )
-            .into_response()
     };
     let token = req.bearer().ok_or_else(unauthorized)?;
     let epoch = shared.fault_state().token_epoch;
-    match shared.token_store().check(token, TokenKind::Access, epoch, super::now()) {
+    match shared
+        .token_store()
+        .check(token, TokenKind::Access, epoch, super::now())
+    {
         TokenCheck::Valid => Ok(()),
         TokenCheck::Expired | TokenCheck::Unknown => Err(unauthorized()),
     }
@@ -148,7 +175,10 @@ fn person_json(s: &Subscriber) -> Value {
         n.len() == 11 || (n.len() == 10 && matches!(n.as_bytes()[2], b'6'..=b'9'))
     });
     let landline = s.phones.iter().find(|p| Some(*p) != mobile);
-    let active = s.contracts.iter().any(|c| c.status != FakeContractStatus::Cancelled);
+    let active = s
+        .contracts
+        .iter()
+        .any(|c| c.status != FakeContractStatus::Cancelled);
     json!({
         "id": s.id,
         "name": s.name,
@@ -172,13 +202,9 @@ fn person_json(s: &Subscriber) -> Value {
     })
 }
 
-async fn person(
-    State(shared): State<Arc<Shared>>,
-    Path(txid): Path<String>,
-    req: Req,
-) -> Response {
+async fn person(State(shared): State<Arc<Shared>>, Path(txid): Path<String>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     match db.find_document(&txid) {
@@ -192,17 +218,17 @@ async fn person(
     }
 }
 
-fn page_params(req: &Req) -> Result<(usize, usize), Response> {
+fn page_params(req: &Req) -> Result<(usize, usize), Denied> {
     let page = req.params.u64("page").unwrap_or(1) as usize;
     let size = req
         .params
         .u64("pageSize")
         .map_or(DEFAULT_PAGE_SIZE, |n| n as usize);
     if page == 0 || !(1..=MAX_PAGE_SIZE).contains(&size) {
-        return Err(failure(
+        return Err(Box::new(failure(
             "Parâmetros de paginação inválidos: page ≥ 1 e pageSize entre 1 e 500.",
             "400",
-        ));
+        )));
     }
     Ok((page, size))
 }
@@ -222,11 +248,11 @@ fn paged(data: Vec<Value>, total: usize, page: usize, size: usize) -> Response {
 
 async fn people(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let (page, size) = match page_params(&req) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let db = shared.read();
     let total = db.subscribers().len();
@@ -278,7 +304,7 @@ async fn open_titles(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let db = shared.read();
     let Some(si) = db.find_document(&txid) else {
@@ -294,7 +320,7 @@ async fn open_titles(
     if titles.is_empty() {
         const NONE_OPEN: &str = "Cliente não possui títulos em aberto.";
         // Both answers are seen: a warning with an empty list, or a failure.
-        return if s.id % 2 == 0 {
+        return if s.id.is_multiple_of(2) {
             ok(json!({
                 "success": true,
                 "messages": [{"message": NONE_OPEN, "code": "204", "type": "Warning"}],
@@ -304,7 +330,12 @@ async fn open_titles(
             failure(NONE_OPEN, "204")
         };
     }
-    ok(envelope(true, "Títulos encontrados.", "200", Value::Array(titles)))
+    ok(envelope(
+        true,
+        "Títulos encontrados.",
+        "200",
+        Value::Array(titles),
+    ))
 }
 
 async fn all_titles(
@@ -313,11 +344,11 @@ async fn all_titles(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let (page, size) = match page_params(&req) {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let db = shared.read();
     let Some(si) = db.find_document(&txid) else {
@@ -339,7 +370,7 @@ async fn unlock(
     req: Req,
 ) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let Ok(contract_id) = contract.trim().parse::<u64>() else {
         return failure("Contrato não encontrado.", "404");
@@ -363,9 +394,10 @@ async fn unlock(
         Err(refusal) => {
             let (message, code) = match refusal {
                 UnlockRefusal::NotFound => ("Contrato não encontrado.", "404"),
-                UnlockRefusal::AlreadyUsed => {
-                    ("Desbloqueio em confiança já utilizado no mês corrente.", "409")
-                }
+                UnlockRefusal::AlreadyUsed => (
+                    "Desbloqueio em confiança já utilizado no mês corrente.",
+                    "409",
+                ),
                 UnlockRefusal::NotBlocked => ("Contrato não está bloqueado.", "409"),
                 UnlockRefusal::ContractInactive => {
                     ("Contrato cancelado ou ainda não ativado.", "422")
@@ -382,7 +414,7 @@ async fn unlock(
 
 async fn open_solicitation(State(shared): State<Arc<Shared>>, req: Req) -> Response {
     if let Err(denied) = authorize(&shared, &req) {
-        return denied;
+        return *denied;
     }
     let p = &req.params;
     let Some(description) = p.get("description") else {

@@ -75,11 +75,21 @@ fn contract_from_service(service: &Value, customer_erp_id: &str) -> Option<Contr
     let erp_id = id_at(service, &["id_cliente_servico", "id"])?;
     let prefix = text_at(service, &["status_prefixo"]);
     let text = text_at(service, &["status"]);
-    let status = prefix
+    // A trust unlock shows as "servico_habilitado"; the service's `desbloqueio_confianca.ativo`
+    // tells it apart from a plain active service.
+    let trust_unlocked = service
+        .get("desbloqueio_confianca")
+        .and_then(|d| parse::flag_at(d, &["ativo"]))
+        .unwrap_or(false);
+    let status = match prefix
         .as_deref()
         .or(text.as_deref())
         .map(parse::contract_status_from_text)
-        .unwrap_or(ContractStatus::Other);
+        .unwrap_or(ContractStatus::Other)
+    {
+        ContractStatus::Active if trust_unlocked => ContractStatus::TrustUnlocked,
+        other => other,
+    };
     let online = service
         .get("ultima_conexao")
         .and_then(|c| parse::flag_at(c, &["conectado", "online"]));
@@ -149,10 +159,15 @@ pub(crate) fn parse_invoice(record: &Value, today: Date) -> Option<Invoice> {
     let amount_cents = parse::cents_at(record, &["valor", "valor_original"])?;
     let paid_at = parse::timestamp_at(record, &["data_pagamento", "data_quitacao"]);
     let status_text = text_at(record, &["status", "situacao"]).map(|s| parse::fold(&s));
+    // "aguardando_pagamento" is open: the waiting words are checked before "pag".
     let status = match status_text.as_deref() {
         Some(s) if s.contains("cancel") => InvoiceStatus::Cancelled,
         Some(s) if s.contains("parcial") => InvoiceStatus::Partial,
-        Some(s) if s.contains("pag") || s.contains("quitad") => InvoiceStatus::Paid,
+        Some(s) if s.contains("aguardando") || s.contains("aberto") || s.contains("pendente") => {
+            open_status(due_date, today, None)
+        }
+        Some(s) if s.contains("vencid") => InvoiceStatus::Overdue,
+        Some(s) if s.starts_with("pag") || s.contains("quitad") => InvoiceStatus::Paid,
         _ if paid_at.is_some() || parse::flag_at(record, &["quitado"]) == Some(true) => {
             InvoiceStatus::Paid
         }
@@ -537,13 +552,16 @@ mod tests {
             {"id_cliente_servico": 555, "nome": "FIBRA 500", "valor": "119.90", "status": "Suspenso por débito",
              "status_prefixo": "suspenso_debito", "login": "carla", "ultima_conexao": {"conectado": false}},
             {"id_cliente_servico": 556, "nome": "FIBRA 100", "valor": 79.9, "status": "Habilitado",
-             "status_prefixo": "servico_habilitado", "ultima_conexao": {"conectado": true}}
+             "status_prefixo": "servico_habilitado", "ultima_conexao": {"conectado": true}},
+            {"id_cliente_servico": 557, "nome": "FIBRA 100", "status_prefixo": "servico_habilitado",
+             "desbloqueio_confianca": {"ativo": true, "data_fim": "24/11/2026"}}
         ]}]});
         let parsed = parse_customers(&body).unwrap();
         let (customer, contracts) = &parsed[0];
         assert_eq!(customer.erp_id, "1001");
         assert_eq!(customer.phones, vec!["21998765432"]);
-        assert_eq!(contracts.len(), 2);
+        assert_eq!(contracts.len(), 3);
+        assert_eq!(contracts[2].status, ContractStatus::TrustUnlocked);
         assert_eq!(contracts[0].status, ContractStatus::SuspendedDebt);
         assert_eq!(contracts[0].online, Some(false));
         assert_eq!(contracts[0].monthly_cents, Some(11990));
@@ -573,6 +591,24 @@ mod tests {
 
     #[test]
     fn invoices_accept_the_misspelled_status_and_both_date_orders() {
+        let waiting = json!({"status": "success", "faturas": [
+            {"id_fatura": 1, "valor": "10.00", "data_vencimento": "30/11/2026", "status": "aguardando_pagamento"},
+            {"id_fatura": 2, "valor": "10.00", "data_vencimento": "30/10/2026", "status": "vencido"},
+            {"id_fatura": 3, "valor": "10.00", "data_vencimento": "30/09/2026", "status": "pago", "quitado": true}
+        ]});
+        let statuses: Vec<_> = parse_invoices(&waiting, TODAY)
+            .unwrap()
+            .iter()
+            .map(|i| i.status)
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                InvoiceStatus::Open,
+                InvoiceStatus::Overdue,
+                InvoiceStatus::Paid
+            ]
+        );
         let body = json!({"status": "suscess", "faturas": [
             {"id_fatura": 77, "nosso_numero": "123", "linha_digitavel": "34191090080000000000901234567890112340000009990",
              "codigo_barras": "", "link": "http://hub/boleto/77.pdf", "tipo_cobranca": "boleto", "valor": "119.90",

@@ -128,7 +128,8 @@ pub(crate) fn parse_customer(record: &Value) -> Option<Customer> {
 }
 
 /// Contract status from IXC's `status` (A/I/P/N/D), `status_internet` (A/D/CM/CA/FA/AA) and the
-/// trust-unlock flag.
+/// trust-unlock flag. An active contract whose internet is deactivated (`D`) is a suspension the
+/// customer asked for; a cancelled one has `status` I or D.
 pub(crate) fn contract_status(status: &str, internet: &str, trust_active: bool) -> ContractStatus {
     match status.to_ascii_uppercase().as_str() {
         "P" => return ContractStatus::PendingInstall,
@@ -145,7 +146,7 @@ pub(crate) fn contract_status(status: &str, internet: &str, trust_active: bool) 
         "CA" => ContractStatus::SuspendedDebt,
         "FA" => ContractStatus::ReducedSpeed,
         "AA" => ContractStatus::PendingInstall,
-        "D" => ContractStatus::Cancelled,
+        "D" => ContractStatus::SuspendedByRequest,
         _ => ContractStatus::Other,
     }
 }
@@ -155,12 +156,17 @@ pub(crate) fn parse_contract(record: &Value) -> Option<Contract> {
     let status = text_at(record, &["status"]).unwrap_or_default();
     let internet = text_at(record, &["status_internet"]).unwrap_or_default();
     let trust_active = parse::flag_at(record, &["desbloqueio_confianca_ativo"]).unwrap_or(false);
+    // `status_velocidade` R: the plan runs at reduced speed whatever the internet status says.
+    let reduced = text_at(record, &["status_velocidade"]).as_deref() == Some("R");
     Some(Contract {
         erp_id,
         customer_erp_id: id_at(record, &["id_cliente"]).unwrap_or_default(),
         plan_name: text_at(record, &["contrato", "plano", "descricao"]),
         monthly_cents: parse::cents_at(record, &["valor_unitario", "valor", "valor_contrato"]),
-        status: contract_status(&status, &internet, trust_active),
+        status: match contract_status(&status, &internet, trust_active) {
+            ContractStatus::Active if reduced => ContractStatus::ReducedSpeed,
+            other => other,
+        },
         raw_status: format!(
             "status={status} status_internet={internet}{}",
             if trust_active {
@@ -255,6 +261,8 @@ pub(crate) fn parse_unlock(body: &Value) -> Result<UnlockResult, ErpError> {
                 Some(107) => UnlockRefusal::NotBlocked,
                 Some(109) => UnlockRefusal::ContractInactive,
                 Some(113) => UnlockRefusal::AlreadyUsedUnpaid,
+                // Not enabled or not allowed for this contract by the provider's settings.
+                Some(110) => UnlockRefusal::ExceedsPolicy,
                 _ => message
                     .as_deref()
                     .map(parse::refusal_from_message)
@@ -548,9 +556,27 @@ impl ErpAdapter for Ixc {
         });
         let answer = self.call("su_ticket", false, &body).await?;
         let (id, message) = parse_write(&answer)?;
-        let protocol = text_at(&answer, &["protocolo"])
-            .or_else(|| id.clone())
-            .ok_or_else(|| ErpError::InvalidResponse("IXC: chamado gravado sem id".into()))?;
+        let id =
+            id.ok_or_else(|| ErpError::InvalidResponse("IXC: chamado gravado sem id".into()))?;
+        // The write answers only the id; the protocol the subscriber is told lives in the record.
+        let protocol = match text_at(&answer, &["protocolo"]) {
+            Some(protocol) => protocol,
+            None => match self
+                .list_all("su_ticket", &Query::eq("su_ticket.id", id.clone()))
+                .await
+            {
+                Ok(records) => records
+                    .iter()
+                    .find_map(|r| text_at(r, &["protocolo"]))
+                    .unwrap_or_else(|| id.clone()),
+                Err(error) => {
+                    // The ticket exists; failing now would invite a duplicate.
+                    tracing::warn!(%error, ticket = %id, "IXC: protocolo não lido, usando o id");
+                    id.clone()
+                }
+            },
+        };
+        let id = Some(id);
         Ok(Ticket {
             erp_id: id,
             protocol,
@@ -672,6 +698,7 @@ mod tests {
         assert_eq!(contract_status("A", "CA", true), TrustUnlocked);
         assert_eq!(contract_status("P", "A", false), PendingInstall);
         assert_eq!(contract_status("I", "D", false), Cancelled);
+        assert_eq!(contract_status("A", "D", false), SuspendedByRequest);
         assert_eq!(contract_status("N", "CA", false), SuspendedDebt);
         let record = json!({"id": "900", "id_cliente": "42", "contrato": "FIBRA 300M", "status": "A",
             "status_internet": "A", "desbloqueio_confianca": "S", "desbloqueio_confianca_ativo": "S"});

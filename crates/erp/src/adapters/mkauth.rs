@@ -5,7 +5,7 @@
 //!
 //! Auth keys: `client_id`, `client_secret`.
 
-use super::{Settings, boleto_method, document_of, download_pdf, open_status, pix_method};
+use super::{Settings, boleto_method, document_of, open_status, pix_method};
 use crate::adapter::ErpAdapter;
 use crate::error::{ErpError, Operation};
 use crate::http::{Http, TokenCache, basic_authorization, encode_component, join};
@@ -96,7 +96,35 @@ fn customer_record(body: &Value) -> Option<&Value> {
     inner.is_object().then_some(inner)
 }
 
-pub(crate) fn parse_customer(body: &Value) -> Result<Option<(Customer, Contract)>, ErpError> {
+/// A login's state. The spec only knows `bloqueado` (sim/nao); `cli_ativado` (a disabled login),
+/// `status_corte` ("down": speed cut) and a running trust unlock noted in `observacao` (with a
+/// date not yet past) refine it where present.
+fn login_status(record: &Value, today: Date) -> ContractStatus {
+    let enabled = text_at(record, &["cli_ativado"]).and_then(|v| parse::flag(&Value::String(v)));
+    let blocked = parse::flag_at(record, &["bloqueado"]);
+    let cut = text_at(record, &["status_corte"]).map(|c| parse::fold(&c));
+    let trust_until = text_at(record, &["observacao", "obs"])
+        .filter(|note| parse::fold(note).contains("confianca"))
+        .and_then(|note| parse::date_in_message(&note));
+    if enabled == Some(false) {
+        ContractStatus::Cancelled
+    } else if blocked == Some(true) {
+        ContractStatus::SuspendedDebt
+    } else if cut.as_deref() == Some("down") {
+        ContractStatus::ReducedSpeed
+    } else if trust_until.is_some_and(|until| until >= today) {
+        ContractStatus::TrustUnlocked
+    } else if blocked == Some(false) {
+        ContractStatus::Active
+    } else {
+        ContractStatus::Other
+    }
+}
+
+pub(crate) fn parse_customer(
+    body: &Value,
+    today: Date,
+) -> Result<Option<(Customer, Contract)>, ErpError> {
     if let Some(error) = envelope_error(body) {
         return match error {
             ErpError::NotFound => Ok(None),
@@ -113,19 +141,7 @@ pub(crate) fn parse_customer(body: &Value) -> Result<Option<(Customer, Contract)
             "MK-Auth: cliente sem uuid nem login".into(),
         ));
     };
-    let blocked = parse::flag_at(record, &["bloqueado"]);
-    let cancelled = text_at(record, &["cli_ativado", "ativo"])
-        .and_then(|v| parse::flag(&Value::String(v)))
-        == Some(false);
-    let status = if cancelled {
-        ContractStatus::Cancelled
-    } else {
-        match blocked {
-            Some(true) => ContractStatus::SuspendedDebt,
-            Some(false) => ContractStatus::Active,
-            None => ContractStatus::Other,
-        }
-    };
+    let status = login_status(record, today);
     let customer = Customer {
         system: System::MkAuth,
         erp_id: erp_id.clone(),
@@ -144,10 +160,11 @@ pub(crate) fn parse_customer(body: &Value) -> Result<Option<(Customer, Contract)
         plan_name: text_at(record, &["plano"]),
         monthly_cents: parse::cents_at(record, &["valor_plano", "mensalidade"]),
         status,
-        raw_status: format!(
-            "bloqueado={}",
-            text_at(record, &["bloqueado"]).unwrap_or_default()
-        ),
+        raw_status: ["bloqueado", "status_corte", "cli_ativado"]
+            .iter()
+            .filter_map(|k| text_at(record, &[k]).map(|v| format!("{k}={v}")))
+            .collect::<Vec<_>>()
+            .join(" "),
         online: None,
         login,
     };
@@ -183,15 +200,17 @@ pub(crate) fn parse_titles(
                 _ if paid_cents.is_some_and(|p| p < amount_cents) => InvoiceStatus::Partial,
                 _ => open_status(due_date, today, None),
             };
-            let pdf_url = number.map(|n| {
+            // The boleto page is HTML, not a PDF: it is offered as a link.
+            let page = number.map(|n| {
                 join(
                     base,
                     &format!("boleto/21boleto.php?titulo={}", encode_component(&n)),
                 )
             });
             let payment_methods = [
-                boleto_method(text_at(t, &["linhadig", "linha_digitavel"]), None, pdf_url),
+                boleto_method(text_at(t, &["linhadig", "linha_digitavel"]), None, None),
                 pix_method(text_at(t, &["pix", "pix_copia_cola"])),
+                super::link_method(page),
                 super::link_method(text_at(t, &["pix_link"])),
             ]
             .into_iter()
@@ -207,7 +226,7 @@ pub(crate) fn parse_titles(
                 interest_cents: None,
                 paid_cents,
                 status,
-                paid_at: None,
+                paid_at: parse::timestamp_at(t, &["datapag", "data_pagamento"]),
                 payment_methods,
             })
         })
@@ -285,7 +304,7 @@ impl MkAuth {
         };
         let reply = reply.check()?;
         if reply.is_html() {
-            // Let the decoder word the error.
+            // An HTML page instead of data: let the decoder word the error.
             reply.json()?;
         }
         Ok(reply.text())
@@ -300,7 +319,7 @@ impl MkAuth {
         if is_null(&text) {
             return Ok(None);
         }
-        parse::decode_json(text.as_bytes(), "application/json").map(Some)
+        parse::decode_json(text.as_bytes()).map(Some)
     }
 
     async fn show(&self, key: &str) -> Result<Option<(Customer, Contract)>, ErpError> {
@@ -308,7 +327,7 @@ impl MkAuth {
             .get(&format!("api/cliente/show/{}", encode_component(key)))
             .await
         {
-            Ok(Some(body)) => parse_customer(&body),
+            Ok(Some(body)) => parse_customer(&body, parse::today_in_brazil()),
             Ok(None) | Err(ErpError::NotFound) => Ok(None),
             Err(other) => Err(other),
         }
@@ -371,8 +390,25 @@ impl ErpAdapter for MkAuth {
             .collect())
     }
 
-    /// MK-Auth lists only open titles: one that left the list is reported as not found.
+    /// `GET /api/titulo/show/{titulo}` where the MK-Auth has it (fresh status, payment date);
+    /// otherwise the open list, where a title that left it is reported as not found.
     async fn invoice(&self, customer: &Customer, invoice_id: &str) -> Result<Invoice, ErpError> {
+        let today = parse::today_in_brazil();
+        match self
+            .get(&format!("api/titulo/show/{}", encode_component(invoice_id)))
+            .await
+        {
+            Ok(Some(title)) => {
+                let wrapped = json!({"titulos": [title]});
+                return parse_titles(&wrapped, &self.base, today)?
+                    .into_iter()
+                    .find(|i| i.erp_id == invoice_id)
+                    .ok_or(ErpError::NotFound);
+            }
+            Ok(None) => return Err(ErpError::NotFound),
+            Err(ErpError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
         self.open_invoices(customer)
             .await?
             .into_iter()
@@ -380,14 +416,29 @@ impl ErpAdapter for MkAuth {
             .ok_or(ErpError::NotFound)
     }
 
-    async fn invoice_pdf(&self, invoice: &Invoice) -> Result<Vec<u8>, ErpError> {
-        download_pdf(&self.http, invoice).await
+    /// MK-Auth has no PDF, only its HTML boleto page (offered as a link with each invoice).
+    async fn invoice_pdf(&self, _invoice: &Invoice) -> Result<Vec<u8>, ErpError> {
+        Err(ErpError::not_supported(Operation::InvoicePdf))
     }
 
-    /// Checks `bloqueado` first (an unblocked login has nothing to unlock), then
-    /// `GET /api/cliente/desbloqueio/{uuid}`, falling back to `PUT /api/cliente/editar` where that
-    /// route does not exist (the sources disagree on which one a version has).
+    /// `GET /api/cliente/desbloqueio/{uuid}`, which applies MK-Auth's own rules. Where that route
+    /// does not exist (the sources disagree on which a version has), the login is unblocked with
+    /// `PUT /api/cliente/editar` — a plain edit, so the login's state is checked first.
     async fn trust_unlock(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
+        let url = join(
+            &self.base,
+            &format!(
+                "api/cliente/desbloqueio/{}",
+                encode_component(&contract.customer_erp_id)
+            ),
+        );
+        match self
+            .authed(|token| self.http.client().get(&url).bearer_auth(token))
+            .await
+        {
+            Err(ErpError::NotFound) => {}
+            other => return parse_unlock(&other?),
+        }
         let key = contract.login.as_deref().unwrap_or(&contract.erp_id);
         let Some((customer, current)) = self.show(key).await? else {
             return Ok(UnlockResult::refused(UnlockRefusal::NotFound, None));
@@ -404,32 +455,18 @@ impl ErpAdapter for MkAuth {
             }
             _ => {}
         }
-        let url = join(
-            &self.base,
-            &format!(
-                "api/cliente/desbloqueio/{}",
-                encode_component(&customer.erp_id)
-            ),
-        );
-        let text = match self
-            .authed(|token| self.http.client().get(&url).bearer_auth(token))
-            .await
-        {
-            Err(ErpError::NotFound) => {
-                let url = join(&self.base, "api/cliente/editar");
-                let body = json!({"uuid": customer.erp_id, "bloqueado": "nao"}).to_string();
-                self.authed(|token| {
-                    self.http
-                        .client()
-                        .put(&url)
-                        .bearer_auth(token)
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body.clone())
-                })
-                .await?
-            }
-            other => other?,
-        };
+        let url = join(&self.base, "api/cliente/editar");
+        let body = json!({"uuid": customer.erp_id, "bloqueado": "nao"}).to_string();
+        let text = self
+            .authed(|token| {
+                self.http
+                    .client()
+                    .put(&url)
+                    .bearer_auth(token)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
+            .await?;
         parse_unlock(&text)
     }
 
@@ -496,50 +533,90 @@ mod tests {
 
     #[test]
     fn customer_and_its_login_contract() {
+        let today = date(2026, 11, 21);
         let body = json!({"nome": "Pedro Alves", "cpf_cnpj": "529.982.247-25", "login": "pedro",
             "celular": "(31) 8877-6655", "bloqueado": "sim", "uuid_cliente": "a1b2c3", "plano": "50MB"});
-        let (customer, contract) = parse_customer(&body).unwrap().unwrap();
+        let (customer, contract) = parse_customer(&body, today).unwrap().unwrap();
         assert_eq!(customer.erp_id, "a1b2c3");
         assert_eq!(customer.phones, vec!["31988776655"]);
         assert_eq!(contract.erp_id, "pedro");
         assert_eq!(contract.customer_erp_id, "a1b2c3");
         assert_eq!(contract.status, ContractStatus::SuspendedDebt);
+        assert_eq!(contract.raw_status, "bloqueado=sim");
         let unblocked =
             json!([{"nome": "X", "login": "x", "bloqueado": "nao", "uuid_cliente": "u"}]);
         assert_eq!(
-            parse_customer(&unblocked).unwrap().unwrap().1.status,
+            parse_customer(&unblocked, today).unwrap().unwrap().1.status,
             ContractStatus::Active
         );
         assert!(
-            parse_customer(&json!({"status": "erro", "mensagem": "Cliente não encontrado"}))
-                .unwrap()
-                .is_none()
+            parse_customer(
+                &json!({"status": "erro", "mensagem": "Cliente não encontrado"}),
+                today
+            )
+            .unwrap()
+            .is_none()
         );
     }
 
     #[test]
-    fn open_titles_get_a_built_pdf_link() {
+    fn login_states_beyond_bloqueado() {
+        let today = date(2026, 11, 21);
+        let status = |extra: Value| {
+            let mut record =
+                json!({"login": "x", "uuid_cliente": "u", "bloqueado": "nao", "cli_ativado": "s"});
+            record
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            parse_customer(&record, today).unwrap().unwrap().1.status
+        };
+        assert_eq!(
+            status(json!({"cli_ativado": "n"})),
+            ContractStatus::Cancelled
+        );
+        assert_eq!(
+            status(json!({"status_corte": "down"})),
+            ContractStatus::ReducedSpeed
+        );
+        assert_eq!(
+            status(json!({"observacao": "Desbloqueio de confiança até 24/11/2026"})),
+            ContractStatus::TrustUnlocked
+        );
+        assert_eq!(
+            status(json!({"observacao": "Desbloqueio de confiança até 24/10/2026"})),
+            ContractStatus::Active,
+            "an old note does not make the login unlocked"
+        );
+    }
+
+    #[test]
+    fn open_titles_link_the_boleto_page() {
         let body = json!({"Total": 2, "titulos": [
             {"uuid": "t-1", "titulo": "8812", "valor": "89.90", "valorpag": "0.00", "datavenc": "2026-11-10",
              "nossonum": "000123", "linhadig": "34191.09008 00000.000009 01234.567890 1 12340000008990",
              "status": "aberto", "pix": "000201010212", "pix_link": "https://pix.example/t-1", "pix_qr": "data:..."},
-            {"uuid": "t-2", "titulo": "8813", "valor": "89,90", "datavenc": "10/12/2026", "status": "aberto"}
+            {"uuid": "t-2", "titulo": "8813", "valor": "89,90", "datavenc": "10/12/2026", "status": "aberto"},
+            {"uuid": "t-3", "titulo": "8700", "valor": "89.90", "valorpag": "89.90", "datavenc": "2026-10-10",
+             "datapag": "2026-10-09", "status": "pago"}
         ]});
         let invoices = parse_titles(&body, "http://mk:8080", date(2026, 11, 21)).unwrap();
-        assert_eq!(invoices.len(), 2);
+        assert_eq!(invoices.len(), 3);
         assert_eq!(invoices[0].erp_id, "8812");
         assert_eq!(invoices[0].status, InvoiceStatus::Overdue);
-        assert_eq!(
-            invoices[0].pdf_url(),
-            Some("http://mk:8080/boleto/21boleto.php?titulo=8812")
-        );
+        assert_eq!(invoices[0].pdf_url(), None, "the page is HTML, not a PDF");
+        assert!(invoices[0].payment_methods.contains(&PaymentMethod::Link {
+            url: "http://mk:8080/boleto/21boleto.php?titulo=8812".into()
+        }));
         assert_eq!(invoices[0].pix_code(), Some("000201010212"));
         assert_eq!(invoices[1].status, InvoiceStatus::Open);
         assert_eq!(
-            invoices[1].payment_methods,
-            vec![],
+            invoices[1].digitable_line(),
+            None,
             "no line: no boleto method"
         );
+        assert_eq!(invoices[2].status, InvoiceStatus::Paid);
+        assert!(invoices[2].paid_at.is_some());
     }
 
     #[test]

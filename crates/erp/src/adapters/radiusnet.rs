@@ -74,6 +74,22 @@ fn ok_or_empty(body: &Value) -> Result<(), Option<ErpError>> {
     }
 }
 
+/// A plan's status word: "ativo", "reduzido", "bloqueado" (for debt), "bloqueado_manual",
+/// "suspenso" (at the customer's request, as opposed to "bloqueado"), "liberado_promessa",
+/// "instalacao", "cancelado"; 1/0 in older answers.
+pub(crate) fn plan_status(raw: &str) -> ContractStatus {
+    let f = parse::fold(raw).replace(['_', '-'], " ");
+    match f.as_str() {
+        "suspenso" | "suspensao" => ContractStatus::SuspendedByRequest,
+        "bloqueado" => ContractStatus::SuspendedDebt,
+        _ => match parse::flag(&Value::String(raw.to_owned())) {
+            Some(true) => ContractStatus::Active,
+            Some(false) => ContractStatus::Cancelled,
+            None => parse::contract_status_from_text(raw),
+        },
+    }
+}
+
 /// `/cp/{cpf}`: the customer (from the first plan row) and every plan as a contract.
 pub(crate) fn parse_plans(body: &Value) -> Result<Option<(Customer, Vec<Contract>)>, ErpError> {
     if let Err(error) = ok_or_empty(body) {
@@ -105,11 +121,7 @@ pub(crate) fn parse_plans(body: &Value) -> Result<Option<(Customer, Vec<Contract
             )?;
             let raw_status =
                 text_at(row, &["status", "situacao", "status_plano"]).unwrap_or_default();
-            let status = match parse::flag(&Value::String(raw_status.clone())) {
-                Some(true) => ContractStatus::Active,
-                Some(false) => ContractStatus::Cancelled,
-                None => parse::contract_status_from_text(&raw_status),
-            };
+            let status = plan_status(&raw_status);
             Some(Contract {
                 erp_id,
                 customer_erp_id: customer_id.clone(),
@@ -260,7 +272,7 @@ impl RadiusNet {
 
     async fn get_json(&self, path: &str) -> Result<Value, ErpError> {
         let text = self.call(reqwest::Method::GET, path).await?;
-        parse::decode_json(text.as_bytes(), "application/json")
+        parse::decode_json(text.as_bytes())
     }
 
     async fn plans(
@@ -394,25 +406,26 @@ impl ErpAdapter for RadiusNet {
         download_pdf(&self.http, &invoice).await
     }
 
-    /// A payment promise on the contract's oldest overdue charge (RadiusNet unlocks by promise).
+    /// A payment promise on one of the contract's charges (RadiusNet unlocks by promise).
     async fn trust_unlock(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
         let charges = self
             .charges(OPEN_CHARGES, &contract.customer_erp_id)
             .await?;
-        let mut overdue: Vec<_> = charges
+        let mut candidates: Vec<_> = charges
             .into_iter()
-            .filter(|i| i.status == InvoiceStatus::Overdue)
+            .filter(|i| i.status.is_payable())
             .filter(|i| {
                 i.contract_id
                     .as_deref()
                     .is_none_or(|c| c == contract.erp_id)
             })
             .collect();
-        overdue.sort_by_key(|i| i.due_date);
-        let Some(oldest) = overdue.first() else {
+        // The promise covers the oldest overdue charge, or else the oldest open one.
+        candidates.sort_by_key(|i| (i.status != InvoiceStatus::Overdue, i.due_date));
+        let Some(oldest) = candidates.first() else {
             return Ok(UnlockResult::refused(
                 UnlockRefusal::NotBlocked,
-                Some("nenhuma cobrança vencida".into()),
+                Some("nenhuma cobrança em aberto".into()),
             ));
         };
         let text = self
@@ -424,7 +437,7 @@ impl ErpAdapter for RadiusNet {
         let body = if text.trim().is_empty() {
             Value::Object(Default::default())
         } else {
-            parse::decode_json(text.as_bytes(), "application/json")?
+            parse::decode_json(text.as_bytes())?
         };
         parse_promise(&body)
     }
@@ -508,6 +521,24 @@ mod tests {
             Some(PaymentMethod::Pix { .. })
         ));
         assert!(parse_pix(&json!({"rows": []})).is_none());
+    }
+
+    #[test]
+    fn plan_status_words() {
+        use ContractStatus::*;
+        for (raw, expected) in [
+            ("ativo", Active),
+            ("reduzido", ReducedSpeed),
+            ("bloqueado", SuspendedDebt),
+            ("bloqueado_manual", SuspendedManual),
+            ("suspenso", SuspendedByRequest),
+            ("liberado_promessa", TrustUnlocked),
+            ("instalacao", PendingInstall),
+            ("cancelado", Cancelled),
+            ("1", Active),
+        ] {
+            assert_eq!(plan_status(raw), expected, "{raw}");
+        }
     }
 
     #[test]

@@ -122,42 +122,35 @@ pub(crate) fn parse_contract(record: &Value, customer_erp_id: &str) -> Option<Co
             &["plan", "planName", "description", "serviceProduct"],
         ),
         monthly_cents: parse::cents_at(record, &["amount", "value", "monthlyAmount"]),
-        status: parse::contract_status_from_text(&translate_status(&raw_status)),
+        status: contract_status(&raw_status),
         raw_status,
         online: parse::flag_at(record, &["online", "connected"]),
         login: text_at(record, &["login", "username"]),
     })
 }
 
-/// Voalle statuses may come in English; the shared matcher speaks Portuguese.
-fn translate_status(raw: &str) -> String {
+/// Voalle's contract stages: "Normal", "Bloqueio Financeiro", "Bloqueio Administrativo",
+/// "Suspenso" (a suspension the customer asked for, distinct from the blocks), "Reduzido",
+/// "Desbloqueio de Confiança"…, or their English names in some installations.
+pub(crate) fn contract_status(raw: &str) -> ContractStatus {
     let f = parse::fold(raw);
-    let mapped = if f.contains("trust") {
-        "confianca"
-    } else if f.contains("cancel") {
-        "cancelado"
-    } else if f.contains("reduced") {
-        "reduzida"
-    } else if f.contains("request") {
-        "pedido"
-    } else if f.contains("manual") {
-        "manual"
-    } else if f.contains("suspend") || f.contains("blocked") || f.contains("debt") {
-        "suspenso"
-    } else if f.contains("pending") || f.contains("install") {
-        "aguardando"
-    } else if f == "active" || f == "normal" {
-        "ativo"
-    } else {
-        return raw.to_owned();
-    };
-    mapped.to_owned()
+    match f.as_str() {
+        "normal" | "ativo" | "active" => ContractStatus::Active,
+        "suspenso" | "suspensao" | "suspended" => ContractStatus::SuspendedByRequest,
+        "bloqueio financeiro" | "financial block" | "blocked" => ContractStatus::SuspendedDebt,
+        _ if f.contains("trust") => ContractStatus::TrustUnlocked,
+        _ if f.contains("cancel") => ContractStatus::Cancelled,
+        _ if f.contains("reduced") => ContractStatus::ReducedSpeed,
+        _ if f.contains("request") => ContractStatus::SuspendedByRequest,
+        _ if f.contains("pending") || f.contains("install") => ContractStatus::PendingInstall,
+        _ => parse::contract_status_from_text(raw),
+    }
 }
 
-/// `people/txid/{cpf}`: `response:{id, name, txId, email, status, phone, cellPhone, contracts?}`.
 /// A person and, when the answer lists them, their contracts.
 type Person = (Customer, Option<Vec<Contract>>);
 
+/// `people/txid/{cpf}`: `response:{id, name, txId, email, status, phone, cellPhone, contracts?}`.
 pub(crate) fn parse_person(body: &Value) -> Result<Option<Person>, ErpError> {
     match check_envelope(body) {
         Err(ErpError::NotFound) => return Ok(None),
@@ -266,8 +259,11 @@ pub(crate) fn parse_unlock(body: &Value) -> Result<UnlockResult, ErpError> {
             let message = messages(body);
             Ok(UnlockResult {
                 granted: true,
-                until: parse::date_at(response, &["until", "unlockUntil", "endDate"])
-                    .or_else(|| parse::date_in_message(&message)),
+                until: parse::date_at(
+                    response,
+                    &["unlockedUntil", "until", "unlockUntil", "endDate"],
+                )
+                .or_else(|| parse::date_in_message(&message)),
                 days: int_at(response, &["days"]).and_then(|d| u32::try_from(d).ok()),
                 protocol: text_at(response, &["protocol", "protocolo"]),
                 refusal: None,
@@ -623,6 +619,25 @@ mod tests {
                 .protocol,
             "2026-124"
         );
+    }
+
+    #[test]
+    fn contract_stages() {
+        use ContractStatus::*;
+        for (raw, expected) in [
+            ("Normal", Active),
+            ("Reduzido", ReducedSpeed),
+            ("Bloqueio Financeiro", SuspendedDebt),
+            ("Bloqueio Administrativo", SuspendedManual),
+            ("Suspenso", SuspendedByRequest),
+            ("Desbloqueio de Confiança", TrustUnlocked),
+            ("Aguardando Instalação", PendingInstall),
+            ("Cancelado", Cancelled),
+            ("active", Active),
+            ("trust_unlocked", TrustUnlocked),
+        ] {
+            assert_eq!(contract_status(raw), expected, "{raw}");
+        }
     }
 
     #[test]
