@@ -270,11 +270,16 @@ pub async fn start(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let bus = EventBus::default();
     let clock = options.clock.clone();
+    let mut ingest = options.ingest.clone();
+    if store.backend() == "postgres" {
+        // PostgreSQL takes concurrent writers; SQLite has one writer anyway.
+        ingest.workers = ingest.workers.max(4);
+    }
     let ingestor = Ingestor::spawn(
         store.clone(),
         clock.clone(),
         bus.clone(),
-        options.ingest.clone(),
+        ingest,
     );
     let outbox = Outbox::new(store.clone(), clock.clone(), bus.clone());
     let graph = GraphClient::new(

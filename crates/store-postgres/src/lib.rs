@@ -2,6 +2,7 @@
 //! `FOR UPDATE SKIP LOCKED`, timestamps as BIGINT unix milliseconds, JSON as JSONB. Several nodes
 //! may share one database.
 
+mod erp;
 mod ingest;
 mod migrate;
 mod rows;
@@ -611,6 +612,45 @@ impl Store for PgStore {
         .try_get(0)
         .map_err(db_err)?;
         Ok(count.unsigned_abs())
+    }
+
+    async fn set_erp_connection(
+        &self,
+        workspace: WorkspaceId,
+        system: &str,
+        base_url: &str,
+        sealed_auth: &str,
+        now: Millis,
+    ) -> Result<ErpConnection> {
+        self.set_erp_connection_impl(workspace, system, base_url, sealed_auth, now)
+            .await
+    }
+
+    async fn erp_connection(&self, workspace: WorkspaceId) -> Result<Option<ErpConnection>> {
+        self.erp_connection_impl(workspace).await
+    }
+
+    async fn all_erp_connections(&self) -> Result<Vec<ErpConnection>> {
+        self.all_erp_connections_impl().await
+    }
+
+    async fn record_payments(
+        &self,
+        workspace: WorkspaceId,
+        events: &[NewPaymentEvent],
+        cursor: Millis,
+        now: Millis,
+    ) -> Result<Vec<PaymentEvent>> {
+        self.record_payments_impl(workspace, events, cursor, now).await
+    }
+
+    async fn payment_events(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PaymentEvent>> {
+        self.payment_events_impl(workspace, after, limit).await
     }
 }
 

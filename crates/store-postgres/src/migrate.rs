@@ -8,8 +8,10 @@ use balcao_store::Result;
 use sqlx::{PgPool, Row};
 
 /// `(version, name, sql)`, in order. New migrations are appended, never edited.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (3, "erp", include_str!("../migrations/0003_erp.sql")),
+];
 
 pub(crate) async fn run(pool: &PgPool, now: i64) -> Result<Vec<i64>> {
     let mut tx = pool.begin().await.map_err(db_err)?;

@@ -7,8 +7,10 @@ use balcao_store::Result;
 use sqlx::{Row, SqlitePool};
 
 /// `(version, name, sql)`, in order. New migrations are appended, never edited.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "erp", include_str!("../migrations/0002_erp.sql")),
+];
 
 pub(crate) async fn run(writer: &SqlitePool, now: i64) -> Result<Vec<i64>> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;

@@ -54,6 +54,8 @@ macro_rules! contract_suite {
             dead_letters_are_kept,
             a_large_group_is_stored_whole,
             nul_characters_do_not_block_ingestion,
+            erp_connection_is_per_workspace_and_resets_the_cursor,
+            payments_are_recorded_once_with_the_cursor,
         );
     };
 }
@@ -2063,4 +2065,79 @@ pub async fn nul_characters_do_not_block_ingestion<S: Store + Clone>(store: &S) 
     status.raw = json!({ "id": "wamid.unknown-nul", "note": "\u{0}" });
     let report = ingest_one(store, batch(vec![], vec![status]), T0).await;
     assert_eq!(report.statuses_new, 1);
+}
+
+fn payment(invoice: &str, paid_at: Millis, cents: i64) -> NewPaymentEvent {
+    NewPaymentEvent {
+        invoice_erp_id: invoice.into(),
+        contract_erp_id: Some("c-1".into()),
+        customer_erp_id: Some("k-1".into()),
+        paid_at,
+        amount_cents: cents,
+        detected_by: "poll:sgp".into(),
+    }
+}
+
+pub async fn erp_connection_is_per_workspace_and_resets_the_cursor<S: Store + Clone>(store: &S) {
+    let (a, _) = setup(store).await;
+    let b = workspace(store, "outro").await;
+    assert!(store.erp_connection(a).await.unwrap().is_none());
+    let c = store
+        .set_erp_connection(a, "sgp", "http://sgp.local", "sealed-1", 1_000)
+        .await
+        .unwrap();
+    assert_eq!((c.system.as_str(), c.payment_cursor), ("sgp", None));
+    store.record_payments(a, &[], 5_000, 1_100).await.unwrap();
+    // New credentials, same system: the cursor stays.
+    let c = store
+        .set_erp_connection(a, "sgp", "http://sgp.local", "sealed-2", 2_000)
+        .await
+        .unwrap();
+    assert_eq!((c.sealed_auth.as_str(), c.payment_cursor), ("sealed-2", Some(5_000)));
+    // Another system: polled from scratch.
+    let c = store
+        .set_erp_connection(a, "ixc", "http://ixc.local/webservice/v1", "sealed-3", 3_000)
+        .await
+        .unwrap();
+    assert_eq!(c.payment_cursor, None);
+    assert!(store.erp_connection(b).await.unwrap().is_none(), "isolated");
+    store.set_erp_connection(b, "hubsoft", "http://h", "s", 1).await.unwrap();
+    let all = store.all_erp_connections().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(store.erp_connection(a).await.unwrap().unwrap().system, "ixc");
+}
+
+pub async fn payments_are_recorded_once_with_the_cursor<S: Store + Clone>(store: &S) {
+    let (a, _) = setup(store).await;
+    let b = workspace(store, "outro").await;
+    assert!(matches!(
+        store.record_payments(a, &[payment("i-1", 10, 100)], 10, 20).await,
+        Err(StoreError::NotFound)
+    ));
+    store.set_erp_connection(a, "sgp", "http://s", "x", 1).await.unwrap();
+    store.set_erp_connection(b, "sgp", "http://s", "x", 1).await.unwrap();
+    let first = store
+        .record_payments(a, &[payment("i-1", 10, 100), payment("i-2", 20, 200)], 20, 30)
+        .await
+        .unwrap();
+    assert_eq!(first.iter().map(|e| e.invoice_erp_id.as_str()).collect::<Vec<_>>(), ["i-1", "i-2"]);
+    // A poll overlapping the last one, and a restart that repeats it: nothing twice.
+    let again = store
+        .record_payments(a, &[payment("i-2", 20, 200), payment("i-3", 25, 300), payment("i-3", 25, 300)], 25, 40)
+        .await
+        .unwrap();
+    assert_eq!(again.iter().map(|e| e.invoice_erp_id.as_str()).collect::<Vec<_>>(), ["i-3"]);
+    // The cursor never goes back.
+    store.record_payments(a, &[], 5, 50).await.unwrap();
+    assert_eq!(store.erp_connection(a).await.unwrap().unwrap().payment_cursor, Some(25));
+    // The same invoice id in another workspace is another event.
+    assert_eq!(store.record_payments(b, &[payment("i-1", 10, 100)], 10, 60).await.unwrap().len(), 1);
+    let events = store.payment_events(a, None, 10).await.unwrap();
+    assert_eq!(events.len(), 3);
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(events[2].amount_cents, 300);
+    assert_eq!(events[0].recorded_at, 30);
+    let after = store.payment_events(a, Some(events[0].id), 10).await.unwrap();
+    assert_eq!(after.len(), 2);
+    assert_eq!(store.payment_events(b, None, 10).await.unwrap().len(), 1);
 }

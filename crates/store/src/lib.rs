@@ -191,4 +191,40 @@ pub trait Store: Send + Sync + 'static {
     async fn outbound_counts(&self, workspace: WorkspaceId) -> Result<Vec<(DeliveryStatus, u64)>>;
     /// Number of stored inbound messages of a workspace.
     async fn inbound_count(&self, workspace: WorkspaceId) -> Result<u64>;
+
+    // ---- provider management system (ERP) --------------------------------------------------
+
+    /// Sets the workspace's management system. Changing the system or the base URL resets the
+    /// payment cursor (the new system's payments are polled from scratch); changing only the
+    /// credentials keeps it.
+    async fn set_erp_connection(
+        &self,
+        workspace: WorkspaceId,
+        system: &str,
+        base_url: &str,
+        sealed_auth: &str,
+        now: Millis,
+    ) -> Result<ErpConnection>;
+    async fn erp_connection(&self, workspace: WorkspaceId) -> Result<Option<ErpConnection>>;
+    /// Every workspace's connection: the payment poller runs one loop per connection.
+    async fn all_erp_connections(&self) -> Result<Vec<ErpConnection>>;
+
+    /// Records payments seen in the management system and moves the payment cursor forward
+    /// (never back) to `cursor`, in ONE transaction, so a crash between the two cannot lose or
+    /// repeat an event. An invoice already recorded is skipped. Returns the new events, in the
+    /// order given. Fails with `NotFound` when the workspace has no ERP connection.
+    async fn record_payments(
+        &self,
+        workspace: WorkspaceId,
+        events: &[NewPaymentEvent],
+        cursor: Millis,
+        now: Millis,
+    ) -> Result<Vec<PaymentEvent>>;
+    /// Payment events oldest first, `after` (an event id) exclusive.
+    async fn payment_events(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PaymentEvent>>;
 }

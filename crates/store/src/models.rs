@@ -296,3 +296,43 @@ pub struct Event {
     pub data: Value,
     pub created_at: Millis,
 }
+
+/// A workspace's provider management system. `sealed_auth` is the auth pairs sealed with the
+/// installation's master key: the store never sees them in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErpConnection {
+    pub workspace_id: WorkspaceId,
+    /// `sgp`, `ixc`, `hubsoft`, `mkauth`, `voalle` or `radiusnet`.
+    pub system: String,
+    pub base_url: String,
+    pub sealed_auth: String,
+    /// Payments up to this moment were already turned into events (None: never polled).
+    pub payment_cursor: Option<Millis>,
+    pub updated_at: Millis,
+}
+
+/// An invoice seen paid in the management system.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPaymentEvent {
+    /// The invoice's id in the management system: one event per invoice, ever.
+    pub invoice_erp_id: String,
+    pub contract_erp_id: Option<String>,
+    pub customer_erp_id: Option<String>,
+    pub paid_at: Millis,
+    pub amount_cents: i64,
+    /// How it was detected, e.g. `poll:sgp`.
+    pub detected_by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentEvent {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub invoice_erp_id: String,
+    pub contract_erp_id: Option<String>,
+    pub customer_erp_id: Option<String>,
+    pub paid_at: Millis,
+    pub amount_cents: i64,
+    pub detected_by: String,
+    pub recorded_at: Millis,
+}
