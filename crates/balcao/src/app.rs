@@ -7,7 +7,10 @@ use axum::Router;
 use balcao_domain::NumberId;
 use balcao_engine::bus::EventBus;
 use balcao_engine::ingest::{IngestConfig, Ingestor};
+use balcao_engine::erp::ErpDirectory;
 use balcao_engine::outbox::Outbox;
+use balcao_engine::payments::{PaymentPoller, PaymentSyncConfig};
+use balcao_engine::secrets::MasterKey;
 use balcao_engine::sender::{NumberSender, SenderConfig};
 use balcao_engine::{SharedClock, SystemClock};
 use balcao_store::{NewNumber, NewWorkspace, Store, StoreError, Template};
@@ -68,9 +71,25 @@ pub async fn open_store(
     Ok(store)
 }
 
+/// The master key sealing stored credentials: from the configuration, or `secret.key` in the
+/// data folder (created on first start).
+pub fn master_key(config: &Config) -> Result<Arc<MasterKey>, String> {
+    let key = match &config.secret_key {
+        Some(hex) => MasterKey::from_hex(hex),
+        None => {
+            if config.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) {
+                tracing::warn!("no secret_key in the configuration: using secret.key in the data folder; every node of a cluster needs the same key");
+            }
+            MasterKey::load_or_create(&config.data_dir)
+        }
+    };
+    key.map(Arc::new).map_err(|e| e.to_string())
+}
+
 /// Creates the workspaces, numbers, API tokens and templates of the configuration that do not
-/// exist yet. Idempotent: running it on every start is safe.
-pub async fn provision(store: &dyn Store, config: &Config) -> Result<(), String> {
+/// exist yet, and sets the management systems it names. Idempotent: running it on every start is
+/// safe.
+pub async fn provision(store: &dyn Store, config: &Config, erp: &ErpDirectory) -> Result<(), String> {
     for ws_config in &config.workspaces {
         let ws = match store
             .workspace_by_slug(&ws_config.slug)
@@ -106,6 +125,11 @@ pub async fn provision(store: &dyn Store, config: &Config) -> Result<(), String>
                     .await
                     .map_err(|e| e.to_string())?,
             }
+        }
+        if let Some(erp_config) = &ws_config.erp {
+            erp.configure(ws.id, &erp_config.system, &erp_config.base_url, &erp_config.auth)
+                .await
+                .map_err(|e| format!("sistema de gestão do workspace {}: {e}", ws.slug))?;
         }
         let existing = store.numbers(ws.id).await.map_err(|e| e.to_string())?;
         for n in &ws_config.numbers {
@@ -203,6 +227,7 @@ pub fn http_client() -> reqwest::Client {
 
 pub struct Options {
     pub sender: SenderConfig,
+    pub payments: PaymentSyncConfig,
     pub ingest: IngestConfig,
     pub clock: SharedClock,
     /// Extra routes served on the same listener (the simulator in the demo).
@@ -213,10 +238,19 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             sender: SenderConfig::default(),
+            payments: PaymentSyncConfig::default(),
             ingest: IngestConfig::default(),
             clock: Arc::new(SystemClock),
             extra_routes: None,
         }
+    }
+}
+
+pub fn payment_sync_config(config: &Config) -> PaymentSyncConfig {
+    PaymentSyncConfig {
+        interval: Duration::from_secs(config.payments.interval_seconds.max(5)),
+        overlap: Duration::from_secs(config.payments.overlap_hours * 3600),
+        ..PaymentSyncConfig::default()
     }
 }
 
@@ -235,6 +269,7 @@ pub struct RunningApp {
     pub store: Arc<dyn Store>,
     pub outbox: Outbox,
     pub bus: EventBus,
+    pub erp: ErpDirectory,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -266,10 +301,11 @@ pub async fn start(
     listener: TcpListener,
     options: Options,
 ) -> Result<RunningApp, String> {
-    provision(store.as_ref(), config).await?;
+    let clock = options.clock.clone();
+    let erp = ErpDirectory::new(store.clone(), master_key(config)?, clock.clone());
+    provision(store.as_ref(), config, &erp).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let bus = EventBus::default();
-    let clock = options.clock.clone();
     let mut ingest = options.ingest.clone();
     if store.backend() == "postgres" {
         // PostgreSQL takes concurrent writers; SQLite has one writer anyway.
@@ -315,6 +351,15 @@ pub async fn start(
         tasks.push(tokio::spawn(sender.run(shutdown_rx.clone())));
     }
 
+    let poller = PaymentPoller {
+        store: store.clone(),
+        erp: erp.clone(),
+        clock: clock.clone(),
+        bus: bus.clone(),
+        config: options.payments.clone(),
+    };
+    tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
+
     let state = balcao_web::AppState {
         store: store.clone(),
         clock,
@@ -327,6 +372,7 @@ pub async fn start(
         verify_token: Arc::new(config.whatsapp.verify_token.clone()),
         metrics: Some(metrics_renderer()),
         auth_cache: Default::default(),
+        erp: erp.clone(),
     };
     let mut router = balcao_web::router(state);
     if let Some(extra) = options.extra_routes {
@@ -348,6 +394,7 @@ pub async fn start(
         store,
         outbox,
         bus,
+        erp,
         shutdown,
         tasks,
     })

@@ -113,6 +113,13 @@ pub fn config_toml(c: &Config) -> String {
         "[sender]\nlease_seconds = {}\nresend_after_seconds = {}\nmax_in_flight = {}\nmax_attempts = {}\n",
         c.sender.lease_seconds, c.sender.resend_after_seconds, c.sender.max_in_flight, c.sender.max_attempts
     ));
+    if let Some(key) = &c.secret_key {
+        s = format!("secret_key = {key:?}\n") + &s;
+    }
+    s.push_str(&format!(
+        "[payments]\ninterval_seconds = {}\noverlap_hours = {}\n",
+        c.payments.interval_seconds, c.payments.overlap_hours
+    ));
     for ws in &c.workspaces {
         s.push_str(&format!(
             "[[workspaces]]\nslug = {:?}\nname = {:?}\ntime_zone = {:?}\napi_tokens = {:?}\n",
@@ -128,6 +135,15 @@ pub fn config_toml(c: &Config) -> String {
                     "[[workspaces.numbers.templates]]\nname = {:?}\nlanguage = {:?}\ncategory = {:?}\nstatus = {:?}\nbody = {:?}\n",
                     t.name, t.language, t.category, t.status, t.body
                 ));
+            }
+        }
+        if let Some(erp) = &ws.erp {
+            s.push_str(&format!(
+                "[workspaces.erp]\nsystem = {:?}\nbase_url = {:?}\n[workspaces.erp.auth]\n",
+                erp.system, erp.base_url
+            ));
+            for (k, v) in &erp.auth {
+                s.push_str(&format!("{k:?} = {v:?}\n"));
             }
         }
     }
@@ -547,7 +563,12 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
     // Fill the outbox before the server starts, so the sender starts with the whole backlog and
     // the measured pace is the sender's, not the enqueue rate.
     let store = crate::app::open_store(db_url.as_deref(), &config.data_dir).await?;
-    crate::app::provision(store.as_ref(), &config).await?;
+    let erp = balcao_engine::erp::ErpDirectory::new(
+        store.clone(),
+        crate::app::master_key(&config)?,
+        Arc::new(balcao_engine::SystemClock),
+    );
+    crate::app::provision(store.as_ref(), &config, &erp).await?;
     let ws = store
         .workspace_by_slug("demo")
         .await

@@ -15,9 +15,16 @@ pub struct Config {
     /// `postgres://…` for PostgreSQL, or `sqlite:/path/file.db`; default `sqlite` in `data_dir`.
     #[serde(default)]
     pub database_url: Option<String>,
+    /// Master key sealing stored credentials (64 hex digits). Every node of a PostgreSQL cluster
+    /// needs the same one; on a single machine it may be left out and `secret.key` in `data_dir`
+    /// is created on first start.
+    #[serde(default)]
+    pub secret_key: Option<String>,
     pub whatsapp: WhatsAppConfig,
     #[serde(default)]
     pub sender: SenderSettings,
+    #[serde(default)]
+    pub payments: PaymentSettings,
     #[serde(default)]
     pub workspaces: Vec<WorkspaceConfig>,
 }
@@ -56,6 +63,35 @@ impl Default for SenderSettings {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentSettings {
+    /// Seconds between payment polls of each management system.
+    pub interval_seconds: u64,
+    /// How far back each poll reaches before the last one (boletos are posted days late).
+    pub overlap_hours: u64,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        PaymentSettings {
+            interval_seconds: 120,
+            overlap_hours: 72,
+        }
+    }
+}
+
+/// The workspace's provider management system.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErpConfig {
+    /// `sgp`, `ixc`, `hubsoft`, `mkauth`, `voalle` or `radiusnet`.
+    pub system: String,
+    pub base_url: String,
+    /// The system's credentials as key = value (see `balcao erp lookup --help`).
+    pub auth: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceConfig {
     pub slug: String,
@@ -67,6 +103,8 @@ pub struct WorkspaceConfig {
     pub api_tokens: Vec<String>,
     #[serde(default)]
     pub numbers: Vec<NumberConfig>,
+    #[serde(default)]
+    pub erp: Option<ErpConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -140,6 +178,11 @@ impl Config {
         }
         if self.whatsapp.verify_token.trim().is_empty() {
             return Err("whatsapp.verify_token não pode ser vazio".into());
+        }
+        if let Some(key) = &self.secret_key
+            && (key.trim().len() != 64 || hex::decode(key.trim()).is_err())
+        {
+            return Err("secret_key deve ter 64 dígitos hexadecimais".into());
         }
         for ws in &self.workspaces {
             jiff::tz::TimeZone::get(&ws.time_zone).map_err(|_| {

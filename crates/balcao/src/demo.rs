@@ -4,9 +4,10 @@
 
 use crate::app;
 use crate::config::{
-    Config, NumberConfig, SenderSettings, TemplateConfig, WhatsAppConfig, WorkspaceConfig,
+    Config, ErpConfig, NumberConfig, SenderSettings, TemplateConfig, WhatsAppConfig, WorkspaceConfig,
 };
-use balcao_simulator::{Behaviour, SimNumber, SimTemplate, Simulator, SimulatorConfig};
+use balcao_erp_fake::{DataSet, FakeSystem, Faults, RunningFake};
+use balcao_simulator::{Behaviour, DemoPerson, SimNumber, SimTemplate, Simulator, SimulatorConfig};
 use rand::Rng;
 use std::path::PathBuf;
 
@@ -24,6 +25,12 @@ pub struct DemoArgs {
     /// API token to accept (random when omitted).
     #[arg(long)]
     pub api_token: Option<String>,
+    /// The demo management system (served over HTTP like the real one).
+    #[arg(long, default_value = "sgp", value_parser = ["sgp", "ixc", "hubsoft", "mkauth", "voalle", "radiusnet"])]
+    pub erp: String,
+    /// Subscribers in the demo management system.
+    #[arg(long, default_value_t = 200)]
+    pub subscribers: usize,
 }
 
 pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
@@ -110,7 +117,9 @@ pub fn demo_setup(
             graph_base_url: format!("http://{addr}/graph"),
             graph_version: "v23.0".into(),
         },
+        secret_key: None,
         sender: SenderSettings::default(),
+        payments: Default::default(),
         workspaces: vec![WorkspaceConfig {
             slug: "demo".into(),
             name: "Provedor Demonstração".into(),
@@ -124,6 +133,7 @@ pub fn demo_setup(
                 throughput_mps,
                 templates: templates.iter().map(|(t, _)| t.clone()).collect(),
             }],
+            erp: None,
         }],
     };
     let simulator = SimulatorConfig {
@@ -147,6 +157,49 @@ pub fn demo_setup(
     }
 }
 
+/// Starts a fake management system with a generated data set on a free loopback port.
+pub async fn start_fake_erp(system: &str, subscribers: usize, seed: u64) -> Result<RunningFake, String> {
+    let system: FakeSystem = system.parse().map_err(|e| format!("{e:?}"))?;
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("America/Sao_Paulo").map_err(|e| e.to_string())?)
+        .date();
+    let data = DataSet::generate(subscribers, seed, today);
+    balcao_erp_fake::try_start(system, data, Faults::default(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .map_err(|e| format!("não foi possível iniciar o sistema de gestão de demonstração: {e}"))
+}
+
+/// Points the demo workspace at the fake and shows its subscribers on the phone page.
+pub fn attach_fake_erp(setup: &mut DemoSetup, fake: &RunningFake) {
+    setup.config.workspaces[0].erp = Some(ErpConfig {
+        system: fake.system.as_str().to_string(),
+        base_url: fake.base_url.clone(),
+        auth: fake.auth.clone(),
+    });
+    setup.simulator.people = demo_people(&fake.control.dataset());
+}
+
+/// The first subscribers of the data set (the showcase profiles: every contract status, both
+/// 9th-digit forms…) as quick picks on the phone page.
+pub fn demo_people(data: &DataSet) -> Vec<DemoPerson> {
+    data.subscribers
+        .iter()
+        .filter(|s| !s.phones.is_empty())
+        .take(12)
+        .map(|s| {
+            let open = s.invoices.iter().filter(|i| i.status.is_unpaid()).count();
+            let document = balcao_domain::br::document::Document::parse(&s.document)
+                .map(|d| d.redacted())
+                .unwrap_or_default();
+            DemoPerson {
+                name: s.name.clone(),
+                wa_id: s.phones.iter().find(|p| p.len() >= 12).cloned().unwrap_or_else(|| s.phones[0].clone()),
+                note: format!("{document} · {open} fatura(s) em aberto"),
+            }
+        })
+        .collect()
+}
+
 pub async fn run(args: DemoArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -157,13 +210,15 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             )
         })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let setup = demo_setup(
+    let mut setup = demo_setup(
         addr,
         args.data_dir.clone(),
         args.database_url.clone(),
         args.api_token.clone(),
         80,
     );
+    let fake = start_fake_erp(&args.erp, args.subscribers, 2026).await?;
+    attach_fake_erp(&mut setup, &fake);
     let store =
         app::open_store(setup.config.database_url.as_deref(), &setup.config.data_dir).await?;
     let simulator = Simulator::new(setup.simulator);
@@ -195,6 +250,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         "  Saúde e métricas:                              http://{addr}/healthz  http://{addr}/metrics"
     );
     println!("  Banco de dados:                                {database}");
+    println!("  Sistema de gestão de demonstração ({}):        {}", fake.system.as_str(), fake.base_url);
     println!();
     println!(
         "  Exemplo: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/conversations",

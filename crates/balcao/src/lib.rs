@@ -5,3 +5,4 @@ pub mod app;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod erp_cli;

@@ -1,6 +1,6 @@
 //! `balcao`: one binary for the provider's server, the demo and the benchmarks.
 
-use balcao::{app, bench, config, demo};
+use balcao::{app, bench, config, demo, erp_cli};
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,6 +41,11 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+    /// Serves a faithful fake of a provider management system with generated subscribers.
+    FakeErp(erp_cli::FakeErpArgs),
+    /// Provider management system tools.
+    #[command(subcommand)]
+    Erp(erp_cli::ErpCommand),
     /// Benchmarks (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -87,6 +92,8 @@ fn main() -> std::process::ExitCode {
                 );
                 Ok(())
             }
+            Command::FakeErp(args) => erp_cli::fake_erp(args).await,
+            Command::Erp(erp_cli::ErpCommand::Lookup(args)) => erp_cli::lookup(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
         }
     });

@@ -14,6 +14,11 @@ pub enum BusEvent {
     },
     /// Delivery statuses were stored (the message list of a conversation may have changed).
     StatusesStored { count: u32 },
+    /// A payment seen in the management system was recorded.
+    PaymentRecorded {
+        workspace_id: WorkspaceId,
+        payment_event_id: i64,
+    },
     /// An outbound message was queued.
     OutboundQueued {
         workspace_id: WorkspaceId,

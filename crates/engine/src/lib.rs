@@ -7,8 +7,10 @@
 //! - [`bus::EventBus`]: in-process notifications after commit (SSE and later issues subscribe).
 
 pub mod bus;
+pub mod erp;
 pub mod ingest;
 pub mod outbox;
+pub mod payments;
 pub mod secrets;
 pub mod sender;
 

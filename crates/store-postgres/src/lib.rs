@@ -47,8 +47,17 @@ pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
     }
 }
 
+/// Connection options for `url`, with every statement planned for its actual arguments.
+///
+/// sqlx prepares each statement once per connection; after five executions PostgreSQL may switch
+/// to a generic plan and keep it for the life of the connection. A generic plan made while a table
+/// was still small (a fresh install, or any table before its first ANALYZE) can be a scan that
+/// grows with the table — `wamid = ANY($2)` checked as a filter over every message of a number
+/// made ingestion O(n) per group. Our statements are short, so planning each execution costs
+/// little and keeps plans right as tables grow.
 fn parse_url(url: &str) -> Result<PgConnectOptions> {
     PgConnectOptions::from_str(url)
+        .map(|options| options.options([("plan_cache_mode", "force_custom_plan")]))
         .map_err(|e| StoreError::Database(format!("URL do PostgreSQL inválida: {e}")))
 }
 

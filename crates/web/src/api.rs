@@ -39,8 +39,9 @@ pub fn router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Balcão API", description = "API REST do Balcão: conversas, mensagens e envio pelo WhatsApp. Autenticação: `Authorization: Bearer <token>`."),
-    paths(list_numbers, list_conversations, get_conversation, list_messages, send_in_conversation, list_events, send_message, get_message, mark_read),
-    components(schemas(NumberDto, ConversationDto, ConversationList, MessageDto, MessageList, EventDto, EventList, SendBody, SendToBody, ErrorBody, MessageErrorDto, PricingDto)),
+    paths(list_numbers, list_conversations, get_conversation, list_messages, send_in_conversation, list_events, send_message, get_message, mark_read,
+        crate::erp_api::get_erp, crate::erp_api::put_erp, crate::erp_api::test_erp, crate::erp_api::lookup, crate::erp_api::payments),
+    components(schemas(crate::erp_api::ErpSettings, crate::erp_api::ErpSettingsBody, crate::erp_api::ConnectionCheckDto, crate::erp_api::PaymentEventDto, NumberDto, ConversationDto, ConversationList, MessageDto, MessageList, EventDto, EventList, SendBody, SendToBody, ErrorBody, MessageErrorDto, PricingDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

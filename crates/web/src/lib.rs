@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod erp_api;
 pub mod error;
 pub mod webhook;
 
@@ -39,6 +40,7 @@ pub struct AppState {
     pub verify_token: Arc<String>,
     pub metrics: Option<MetricsRenderer>,
     pub auth_cache: auth::TokenCache,
+    pub erp: balcao_engine::erp::ErpDirectory,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
         .merge(api::router())
+        .merge(erp_api::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)

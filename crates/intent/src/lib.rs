@@ -1,0 +1,1 @@
+//! Portuguese intent matching for the self-service bot.
