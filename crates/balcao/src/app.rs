@@ -6,8 +6,8 @@ use crate::config::Config;
 use axum::Router;
 use balcao_domain::NumberId;
 use balcao_engine::bus::EventBus;
-use balcao_engine::ingest::{IngestConfig, Ingestor};
 use balcao_engine::erp::ErpDirectory;
+use balcao_engine::ingest::{IngestConfig, Ingestor};
 use balcao_engine::outbox::Outbox;
 use balcao_engine::payments::{PaymentPoller, PaymentSyncConfig};
 use balcao_engine::secrets::MasterKey;
@@ -77,8 +77,14 @@ pub fn master_key(config: &Config) -> Result<Arc<MasterKey>, String> {
     let key = match &config.secret_key {
         Some(hex) => MasterKey::from_hex(hex),
         None => {
-            if config.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) {
-                tracing::warn!("no secret_key in the configuration: using secret.key in the data folder; every node of a cluster needs the same key");
+            if config
+                .database_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("postgres"))
+            {
+                tracing::warn!(
+                    "no secret_key in the configuration: using secret.key in the data folder; every node of a cluster needs the same key"
+                );
             }
             MasterKey::load_or_create(&config.data_dir)
         }
@@ -89,7 +95,11 @@ pub fn master_key(config: &Config) -> Result<Arc<MasterKey>, String> {
 /// Creates the workspaces, numbers, API tokens and templates of the configuration that do not
 /// exist yet, and sets the management systems it names. Idempotent: running it on every start is
 /// safe.
-pub async fn provision(store: &dyn Store, config: &Config, erp: &ErpDirectory) -> Result<(), String> {
+pub async fn provision(
+    store: &dyn Store,
+    config: &Config,
+    erp: &ErpDirectory,
+) -> Result<(), String> {
     for ws_config in &config.workspaces {
         let ws = match store
             .workspace_by_slug(&ws_config.slug)
@@ -127,9 +137,14 @@ pub async fn provision(store: &dyn Store, config: &Config, erp: &ErpDirectory) -
             }
         }
         if let Some(erp_config) = &ws_config.erp {
-            erp.configure(ws.id, &erp_config.system, &erp_config.base_url, &erp_config.auth)
-                .await
-                .map_err(|e| format!("sistema de gestão do workspace {}: {e}", ws.slug))?;
+            erp.configure(
+                ws.id,
+                &erp_config.system,
+                &erp_config.base_url,
+                &erp_config.auth,
+            )
+            .await
+            .map_err(|e| format!("sistema de gestão do workspace {}: {e}", ws.slug))?;
         }
         let existing = store.numbers(ws.id).await.map_err(|e| e.to_string())?;
         for n in &ws_config.numbers {
@@ -311,12 +326,7 @@ pub async fn start(
         // PostgreSQL takes concurrent writers; SQLite has one writer anyway.
         ingest.workers = ingest.workers.max(4);
     }
-    let ingestor = Ingestor::spawn(
-        store.clone(),
-        clock.clone(),
-        bus.clone(),
-        ingest,
-    );
+    let ingestor = Ingestor::spawn(store.clone(), clock.clone(), bus.clone(), ingest);
     let outbox = Outbox::new(store.clone(), clock.clone(), bus.clone());
     let graph = GraphClient::new(
         http_client(),

@@ -22,6 +22,8 @@ pub enum BenchCommand {
     Webhooks(WebhookBenchArgs),
     /// Sender pacing against the simulator at a configured throughput.
     Sender(SenderBenchArgs),
+    /// Management-system adapters against their fakes; payment sync over a large data set.
+    Erp(crate::bench_erp::ErpBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -60,6 +62,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
         BenchCommand::Webhooks(args) => webhooks(args).await,
         BenchCommand::Sender(args) => sender(args).await,
+        BenchCommand::Erp(args) => crate::bench_erp::run(args).await,
     }
 }
 
@@ -222,7 +225,9 @@ async fn database_url(database: &str, dir: &Path) -> Result<Option<String>, Stri
                 .await
                 .map_err(|e| format!("PostgreSQL: {e}"))?;
             let sep = if url.contains('?') { '&' } else { '?' };
-            Ok(Some(format!("{url}{sep}options=-c%20search_path%3D{schema}")))
+            Ok(Some(format!(
+                "{url}{sep}options=-c%20search_path%3D{schema}"
+            )))
         }
         other => Err(format!(
             "--database deve ser sqlite ou uma URL postgres://, não {other}"
@@ -236,7 +241,13 @@ fn pg_schema_name(dir: &Path) -> String {
         .and_then(|n| n.to_str())
         .unwrap_or("x")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("bench_{tail}")
 }
@@ -495,7 +506,9 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     println!("  mensagens confirmadas com 200: {acked}; gravadas no banco: {stored}");
     if stored != acked {
-        return Err(format!("{acked} mensagens confirmadas, mas {stored} gravadas"));
+        return Err(format!(
+            "{acked} mensagens confirmadas, mas {stored} gravadas"
+        ));
     }
 
     drop(store);

@@ -4,7 +4,8 @@
 
 use crate::app;
 use crate::config::{
-    Config, ErpConfig, NumberConfig, SenderSettings, TemplateConfig, WhatsAppConfig, WorkspaceConfig,
+    Config, ErpConfig, NumberConfig, SenderSettings, TemplateConfig, WhatsAppConfig,
+    WorkspaceConfig,
 };
 use balcao_erp_fake::{DataSet, FakeSystem, Faults, RunningFake};
 use balcao_simulator::{Behaviour, DemoPerson, SimNumber, SimTemplate, Simulator, SimulatorConfig};
@@ -158,15 +159,24 @@ pub fn demo_setup(
 }
 
 /// Starts a fake management system with a generated data set on a free loopback port.
-pub async fn start_fake_erp(system: &str, subscribers: usize, seed: u64) -> Result<RunningFake, String> {
+pub async fn start_fake_erp(
+    system: &str,
+    subscribers: usize,
+    seed: u64,
+) -> Result<RunningFake, String> {
     let system: FakeSystem = system.parse().map_err(|e| format!("{e:?}"))?;
     let today = jiff::Zoned::now()
         .with_time_zone(jiff::tz::TimeZone::get("America/Sao_Paulo").map_err(|e| e.to_string())?)
         .date();
     let data = DataSet::generate(subscribers, seed, today);
-    balcao_erp_fake::try_start(system, data, Faults::default(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .map_err(|e| format!("não foi possível iniciar o sistema de gestão de demonstração: {e}"))
+    balcao_erp_fake::try_start(
+        system,
+        data,
+        Faults::default(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .map_err(|e| format!("não foi possível iniciar o sistema de gestão de demonstração: {e}"))
 }
 
 /// Points the demo workspace at the fake and shows its subscribers on the phone page.
@@ -193,7 +203,12 @@ pub fn demo_people(data: &DataSet) -> Vec<DemoPerson> {
                 .unwrap_or_default();
             DemoPerson {
                 name: s.name.clone(),
-                wa_id: s.phones.iter().find(|p| p.len() >= 12).cloned().unwrap_or_else(|| s.phones[0].clone()),
+                wa_id: s
+                    .phones
+                    .iter()
+                    .find(|p| p.len() >= 12)
+                    .cloned()
+                    .unwrap_or_else(|| s.phones[0].clone()),
                 note: format!("{document} · {open} fatura(s) em aberto"),
             }
         })
@@ -250,7 +265,11 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         "  Saúde e métricas:                              http://{addr}/healthz  http://{addr}/metrics"
     );
     println!("  Banco de dados:                                {database}");
-    println!("  Sistema de gestão de demonstração ({}):        {}", fake.system.as_str(), fake.base_url);
+    println!(
+        "  Sistema de gestão de demonstração ({}):        {}",
+        fake.system.as_str(),
+        fake.base_url
+    );
     println!();
     println!(
         "  Exemplo: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/conversations",

@@ -16,6 +16,9 @@ pub struct FakeErpArgs {
     /// Writes the data set (and how to reach the fake) as JSON to this file.
     #[arg(long)]
     pub dump: Option<PathBuf>,
+    /// Overrides the system's own request limit (Voalle: 30/min); 0 turns it off.
+    #[arg(long)]
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -71,12 +74,17 @@ pub async fn fake_erp(args: FakeErpArgs) -> Result<(), String> {
         .date();
     let started = std::time::Instant::now();
     let data = balcao_erp_fake::DataSet::generate(args.subscribers, args.seed, today);
-    let fake = balcao_erp_fake::try_start(system, data, balcao_erp_fake::Faults::default(), listen)
+    let faults = balcao_erp_fake::Faults {
+        rate_limit_per_minute: args.rate_limit_per_minute,
+        ..Default::default()
+    };
+    let fake = balcao_erp_fake::try_start(system, data, faults, listen)
         .await
         .map_err(|e| format!("não foi possível escutar em {listen}: {e}"))?;
     if let Some(path) = &args.dump {
         let json = serde_json::to_string_pretty(&fake.dump_json()).map_err(|e| e.to_string())?;
-        std::fs::write(path, json).map_err(|e| format!("não foi possível escrever {}: {e}", path.display()))?;
+        std::fs::write(path, json)
+            .map_err(|e| format!("não foi possível escrever {}: {e}", path.display()))?;
     }
     let auth: Vec<String> = fake.auth.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!("sistema de gestão simulado: {}", fake.system.as_str());
@@ -91,14 +99,20 @@ pub async fn fake_erp(args: FakeErpArgs) -> Result<(), String> {
     if let Some(path) = &args.dump {
         println!("  dados:    {}", path.display());
     }
-    println!("  controle: {}/_fake/faults, {}/_fake/invoices/{{id}}/pay", fake.origin, fake.origin);
+    println!(
+        "  controle: {}/_fake/faults, {}/_fake/invoices/{{id}}/pay",
+        fake.origin, fake.origin
+    );
     println!("Ctrl+C para sair.");
     let _ = tokio::signal::ctrl_c().await;
     Ok(())
 }
 
 pub async fn lookup(args: LookupArgs) -> Result<(), String> {
-    let system: balcao_erp::System = args.system.parse().map_err(|_| format!("sistema desconhecido: {}", args.system))?;
+    let system: balcao_erp::System = args
+        .system
+        .parse()
+        .map_err(|_| format!("sistema desconhecido: {}", args.system))?;
     let auth = parse_auth(&args.auth)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let adapter = balcao_erp::connect(system, &args.base_url, &auth).map_err(|e| e.to_string())?;
@@ -114,7 +128,10 @@ pub async fn lookup(args: LookupArgs) -> Result<(), String> {
     let json = balcao_erp::lookup_json(adapter.as_ref(), &key)
         .await
         .map_err(|e| e.to_string())?;
-    println!("{}", serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
+    );
     Ok(())
 }
 

@@ -21,13 +21,34 @@ impl Drop for Child {
     }
 }
 
-fn lookup(system: &str, base_url: &str, auth: &str, flag: &str, value: &str) -> (bool, String, String) {
+fn lookup(
+    system: &str,
+    base_url: &str,
+    auth: &str,
+    flag: &str,
+    value: &str,
+) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_balcao"))
-        .args(["erp", "lookup", "--system", system, "--base-url", base_url, "--auth", auth, flag, value])
+        .args([
+            "erp",
+            "lookup",
+            "--system",
+            system,
+            "--base-url",
+            base_url,
+            "--auth",
+            auth,
+            flag,
+            value,
+        ])
         .env("RUST_LOG", "error")
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -38,7 +59,17 @@ fn erp_lookup_works_against_every_fake_erp() {
         let addr = balcao::bench::free_addr();
         let _child = Child(
             Command::new(env!("CARGO_BIN_EXE_balcao"))
-                .args(["fake-erp", "--system", system, "--listen", &addr.to_string(), "--subscribers", "40", "--seed", "3"])
+                .args([
+                    "fake-erp",
+                    "--system",
+                    system,
+                    "--listen",
+                    &addr.to_string(),
+                    "--subscribers",
+                    "40",
+                    "--seed",
+                    "3",
+                ])
                 .arg("--dump")
                 .arg(&dump)
                 .stdout(Stdio::null())
@@ -57,13 +88,24 @@ fn erp_lookup_works_against_every_fake_erp() {
         };
         assert_eq!(data["system"], system);
         let base_url = data["base_url"].as_str().unwrap();
-        let auth: Vec<String> = data["auth"].as_object().unwrap().iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap())).collect();
+        let auth: Vec<String> = data["auth"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect();
         let auth = auth.join(",");
         let subscriber = data["subscribers"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|s| s["invoices"].as_array().unwrap().iter().any(|i| i["status"] == "open" || i["status"] == "overdue"))
+            .find(|s| {
+                s["invoices"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i["status"] == "open" || i["status"] == "overdue")
+            })
             .expect("a subscriber with something open");
         let document = subscriber["document"].as_str().unwrap();
 
@@ -71,7 +113,10 @@ fn erp_lookup_works_against_every_fake_erp() {
         assert!(ok, "{system}: lookup failed: {stderr}");
         let result: Value = serde_json::from_str(&stdout).unwrap();
         let customer = &result["customers"][0];
-        assert_eq!(customer["customer"]["name"], subscriber["name"], "{system}: {stdout}");
+        assert_eq!(
+            customer["customer"]["name"], subscriber["name"],
+            "{system}: {stdout}"
+        );
         let lines: Vec<&str> = customer["open_invoices"]
             .as_array()
             .unwrap()
@@ -79,15 +124,24 @@ fn erp_lookup_works_against_every_fake_erp() {
             .flat_map(|i| i["payment_methods"].as_array().unwrap().iter())
             .filter_map(|m| m["digitable_line"].as_str())
             .collect();
-        assert!(!lines.is_empty(), "{system}: open invoices carry boleto lines: {stdout}");
+        assert!(
+            !lines.is_empty(),
+            "{system}: open invoices carry boleto lines: {stdout}"
+        );
 
         // Phone lookup: supported systems find the subscriber; the others say so clearly.
         let phone = subscriber["phones"][0].as_str().unwrap();
         let (ok, stdout, stderr) = lookup(system, base_url, &auth, "--phone", phone);
         if ok {
-            assert!(stdout.contains(subscriber["name"].as_str().unwrap()), "{system}: {stdout}");
+            assert!(
+                stdout.contains(subscriber["name"].as_str().unwrap()),
+                "{system}: {stdout}"
+            );
         } else {
-            assert!(stderr.contains("erro:") && !stderr.contains("panicked"), "{system}: {stderr}");
+            assert!(
+                stderr.contains("erro:") && !stderr.contains("panicked"),
+                "{system}: {stderr}"
+            );
         }
 
         // Wrong credentials: a clear error, not a crash.
@@ -95,8 +149,17 @@ fn erp_lookup_works_against_every_fake_erp() {
         let (ok, _, stderr) = lookup(system, base_url, &bad_auth, "--document", document);
         assert!(!ok && stderr.starts_with("erro:"), "{system}: {stderr}");
     }
-    let (ok, _, stderr) = lookup("sgp", "http://127.0.0.1:9", "token=a,app=b", "--document", "123.456.789-00");
-    assert!(!ok && stderr.contains("CPF"), "invalid CPF is refused before any call: {stderr}");
+    let (ok, _, stderr) = lookup(
+        "sgp",
+        "http://127.0.0.1:9",
+        "token=a,app=b",
+        "--document",
+        "123.456.789-00",
+    );
+    assert!(
+        !ok && stderr.contains("CPF"),
+        "invalid CPF is refused before any call: {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,38 +170,69 @@ async fn the_admin_api_keeps_credentials_sealed_and_tests_the_connection() {
     assert_eq!(settings["system"], "sgp");
     assert_eq!(settings["auth_keys"], json!(["app", "token"]));
     let token = &fake.auth["token"];
-    assert!(!settings.to_string().contains(token.as_str()), "credential values are never returned");
+    assert!(
+        !settings.to_string().contains(token.as_str()),
+        "credential values are never returned"
+    );
 
     // Sealed at rest: the token is nowhere in the database file.
     let mut bytes = std::fs::read(h.dir.0.join("data").join("balcao.db")).unwrap();
     if let Ok(wal) = std::fs::read(h.dir.0.join("data").join("balcao.db-wal")) {
         bytes.extend(wal);
     }
-    assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "token stored in clear");
+    assert!(
+        !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+        "token stored in clear"
+    );
 
     let (status, check) = h.api_post("/api/v1/erp/test", json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(check["ok"], true, "{check}");
 
     let first = fake.control.dataset().subscribers[0].clone();
-    let (status, found) = h.api_get(&format!("/api/v1/erp/lookup?document={}", first.document)).await;
+    let (status, found) = h
+        .api_get(&format!("/api/v1/erp/lookup?document={}", first.document))
+        .await;
     assert_eq!(status, StatusCode::OK, "{found}");
-    assert_eq!(found["customers"][0]["customer"]["name"], first.name.as_str());
+    assert_eq!(
+        found["customers"][0]["customer"]["name"],
+        first.name.as_str()
+    );
 
     let mut auth = fake.auth.clone();
     auth.insert("token".into(), "wrong-token".into());
-    let (status, _) = h.api_put("/api/v1/erp", json!({"system": "sgp", "base_url": fake.base_url, "auth": auth})).await;
+    let (status, _) = h
+        .api_put(
+            "/api/v1/erp",
+            json!({"system": "sgp", "base_url": fake.base_url, "auth": auth}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (_, check) = h.api_post("/api/v1/erp/test", json!({})).await;
     assert_eq!(check["ok"], false);
     assert!(!check["error"].as_str().unwrap().is_empty());
 
-    let (status, err) = h.api_put("/api/v1/erp", json!({"system": "sgp", "base_url": fake.base_url, "auth": {"token": "x"}})).await;
+    let (status, err) = h
+        .api_put(
+            "/api/v1/erp",
+            json!({"system": "sgp", "base_url": fake.base_url, "auth": {"token": "x"}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(err["error"]["message"].as_str().unwrap().contains("app"), "{err}");
-    let (status, _) = h.api_put("/api/v1/erp", json!({"system": "zabbix", "base_url": fake.base_url, "auth": {}})).await;
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("app"),
+        "{err}"
+    );
+    let (status, _) = h
+        .api_put(
+            "/api/v1/erp",
+            json!({"system": "zabbix", "base_url": fake.base_url, "auth": {}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = h.api_get("/api/v1/erp/lookup?document=123.456.789-00").await;
+    let (status, _) = h
+        .api_get("/api/v1/erp/lookup?document=123.456.789-00")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "invalid CPF");
 }
 
@@ -155,7 +249,10 @@ async fn payments_become_events_exactly_once_across_polls_and_restarts() {
             bus: app.bus.clone(),
             config,
         };
-        let config = PaymentSyncConfig { initial_lookback: Duration::from_secs(3600), ..Default::default() };
+        let config = PaymentSyncConfig {
+            initial_lookback: Duration::from_secs(3600),
+            ..Default::default()
+        };
         let first = poller(config.clone());
         let (_, before) = first.poll_once(ws, &[]).await.unwrap();
 
@@ -184,11 +281,19 @@ async fn payments_become_events_exactly_once_across_polls_and_restarts() {
         let (_, after_restart) = restarted.poll_once(ws, &[]).await.unwrap();
         assert!(after_restart.is_empty(), "{system}");
         let all = h.store().payment_events(ws, None, 1000).await.unwrap();
-        let matching = all.iter().filter(|e| e.invoice_erp_id == open.id.to_string()).count();
+        let matching = all
+            .iter()
+            .filter(|e| e.invoice_erp_id == open.id.to_string())
+            .count();
         assert_eq!(matching, 1, "{system}");
         // The app's own poller runs too: whoever records first, each invoice is one event.
-        let unique: std::collections::HashSet<&str> = all.iter().map(|e| e.invoice_erp_id.as_str()).collect();
-        assert_eq!(unique.len(), all.len(), "{system}: an invoice recorded twice");
+        let unique: std::collections::HashSet<&str> =
+            all.iter().map(|e| e.invoice_erp_id.as_str()).collect();
+        assert_eq!(
+            unique.len(),
+            all.len(),
+            "{system}: an invoice recorded twice"
+        );
         assert!(all.len() >= before.len() + recorded.len(), "{system}");
         assert!(report.seen >= 1, "{system}");
     }
@@ -197,13 +302,29 @@ async fn payments_become_events_exactly_once_across_polls_and_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_down_management_system_is_a_clear_error_not_a_crash() {
     let (h, fake) = Harness::start_with_erp("ixc", 10).await;
-    fake.control.set_faults(balcao_erp_fake::Faults { down: true, ..Default::default() });
+    fake.control.set_faults(balcao_erp_fake::Faults {
+        down: true,
+        ..Default::default()
+    });
     let (_, check) = h.api_post("/api/v1/erp/test", json!({})).await;
     assert_eq!(check["ok"], false);
     let first = fake.control.dataset().subscribers[0].clone();
-    let (status, err) = h.api_get(&format!("/api/v1/erp/lookup?document={}", first.document)).await;
+    let (status, err) = h
+        .api_get(&format!("/api/v1/erp/lookup?document={}", first.document))
+        .await;
     assert!(status.is_server_error(), "{status} {err}");
-    assert!(err["error"]["code"].as_str().unwrap().starts_with("erp_"), "{err}");
-    let health: Value = h.http.get(h.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    assert!(
+        err["error"]["code"].as_str().unwrap().starts_with("erp_"),
+        "{err}"
+    );
+    let health: Value = h
+        .http
+        .get(h.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
 }

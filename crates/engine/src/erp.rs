@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 pub enum ErpSetupError {
     #[error("nenhum sistema de gestão configurado para este workspace")]
     NotConfigured,
-    #[error("sistema de gestão desconhecido: {0} (use sgp, ixc, hubsoft, mkauth, voalle ou radiusnet)")]
+    #[error(
+        "sistema de gestão desconhecido: {0} (use sgp, ixc, hubsoft, mkauth, voalle ou radiusnet)"
+    )]
     UnknownSystem(String),
     #[error("credencial ausente para {system}: {key}")]
     MissingKey { system: String, key: String },
@@ -78,14 +80,23 @@ impl ErpDirectory {
         let sealed = self.key.seal(&plain, &context(workspace));
         let connection = self
             .store
-            .set_erp_connection(workspace, parsed.as_str(), base_url, &sealed, self.clock.now())
+            .set_erp_connection(
+                workspace,
+                parsed.as_str(),
+                base_url,
+                &sealed,
+                self.clock.now(),
+            )
             .await?;
         self.adapters.write().expect("adapters").remove(&workspace);
         Ok(connection)
     }
 
     /// The auth pairs of the stored connection, opened.
-    pub fn open_auth(&self, connection: &ErpConnection) -> Result<BTreeMap<String, String>, ErpSetupError> {
+    pub fn open_auth(
+        &self,
+        connection: &ErpConnection,
+    ) -> Result<BTreeMap<String, String>, ErpSetupError> {
         let plain = self
             .key
             .open(&connection.sealed_auth, &context(connection.workspace_id))
@@ -94,7 +105,10 @@ impl ErpDirectory {
     }
 
     /// The workspace's adapter (cached while the connection is unchanged).
-    pub async fn adapter(&self, workspace: WorkspaceId) -> Result<Arc<dyn ErpAdapter>, ErpSetupError> {
+    pub async fn adapter(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Arc<dyn ErpAdapter>, ErpSetupError> {
         let connection = self
             .store
             .erp_connection(workspace)
@@ -139,7 +153,11 @@ impl ErpDirectory {
 pub async fn check(adapter: &dyn ErpAdapter, system: &str) -> ConnectionCheck {
     let probe = balcao_domain::br::document::Document::parse("00000000191").expect("valid CPF");
     let started = Instant::now();
-    let result = tokio::time::timeout(Duration::from_secs(30), adapter.find_customer_by_document(&probe)).await;
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        adapter.find_customer_by_document(&probe),
+    )
+    .await;
     let latency_ms = started.elapsed().as_millis() as u64;
     let error = match result {
         Ok(Ok(_)) | Ok(Err(ErpError::NotFound)) => None,
@@ -154,8 +172,13 @@ pub async fn check(adapter: &dyn ErpAdapter, system: &str) -> ConnectionCheck {
     }
 }
 
-fn validate(system: System, base_url: &str, auth: &BTreeMap<String, String>) -> Result<(), ErpSetupError> {
-    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) || base_url.len() < 10 {
+fn validate(
+    system: System,
+    base_url: &str,
+    auth: &BTreeMap<String, String>,
+) -> Result<(), ErpSetupError> {
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) || base_url.len() < 10
+    {
         return Err(ErpSetupError::BadUrl(base_url.to_string()));
     }
     for key in balcao_erp::required_auth_keys(system) {

@@ -8,8 +8,11 @@ use crate::SharedClock;
 use crate::bus::{BusEvent, EventBus};
 use crate::erp::{ErpDirectory, ErpSetupError};
 use balcao_domain::{Millis, WorkspaceId};
-use balcao_erp::{Customer, DetectedBy};
+use balcao_erp::{Customer, DetectedBy, System};
 use balcao_store::{NewPaymentEvent, PaymentEvent, Store};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -42,7 +45,11 @@ pub fn window_start(cursor: Option<Millis>, now: Millis, config: &PaymentSyncCon
 }
 
 /// The store's form of an ERP payment.
-pub fn to_new_event(system: &str, event: &balcao_erp::PaymentEvent, customer: Option<&str>) -> NewPaymentEvent {
+pub fn to_new_event(
+    system: &str,
+    event: &balcao_erp::PaymentEvent,
+    customer: Option<&str>,
+) -> NewPaymentEvent {
     let how = match event.detected_by {
         DetectedBy::PaymentDateWindow => "payment_date_window",
         DetectedBy::StatusPoll => "status_poll",
@@ -59,6 +66,8 @@ pub fn to_new_event(system: &str, event: &balcao_erp::PaymentEvent, customer: Op
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PollReport {
+    /// Windows asked for (days, or one span).
+    pub windows: usize,
     pub seen: usize,
     pub recorded: usize,
 }
@@ -70,6 +79,29 @@ pub struct PaymentPoller {
     pub clock: SharedClock,
     pub bus: EventBus,
     pub config: PaymentSyncConfig,
+}
+
+/// The windows one poll asks for, oldest first: one day per call where the system lists payments
+/// by date (each call stays small and each completed day moves the cursor, so a failure or a
+/// crash resumes from there), or the whole span at once where it polls customer by customer
+/// (one pass over the customers instead of one per day).
+pub fn plan_windows(start: Date, today: Date, per_day: bool) -> Vec<(Date, Date)> {
+    if start > today {
+        return vec![(today, today)];
+    }
+    if !per_day {
+        return vec![(start, today)];
+    }
+    let mut out = Vec::new();
+    let mut day = start;
+    while day <= today {
+        out.push((day, day));
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    out
 }
 
 impl PaymentPoller {
@@ -85,33 +117,60 @@ impl PaymentPoller {
             .erp_connection(workspace)
             .await?
             .ok_or(ErpSetupError::NotConfigured)?;
+        let time_zone = self
+            .store
+            .workspace(workspace)
+            .await?
+            .and_then(|w| TimeZone::get(&w.time_zone).ok())
+            .unwrap_or_else(|| TimeZone::get("America/Sao_Paulo").expect("bundled tz"));
         let adapter = self.erp.adapter(workspace).await?;
         let started = self.clock.now();
-        let since = window_start(connection.payment_cursor, started, &self.config);
-        let since = jiff::Timestamp::from_millisecond(since).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let found = adapter.payments_since(since, customers).await?;
-        let events: Vec<NewPaymentEvent> = found
-            .iter()
-            .map(|e| to_new_event(&connection.system, e, None))
-            .collect();
-        let recorded = self
-            .store
-            .record_payments(workspace, &events, started, self.clock.now())
-            .await?;
-        metrics::counter!("balcao_payments_recorded_total").increment(recorded.len() as u64);
-        for event in &recorded {
-            self.bus.publish(BusEvent::PaymentRecorded {
-                workspace_id: workspace,
-                payment_event_id: event.id,
-            });
+        let date_of = |ms: Millis| {
+            Timestamp::from_millisecond(ms)
+                .unwrap_or(Timestamp::UNIX_EPOCH)
+                .to_zoned(time_zone.clone())
+                .date()
+        };
+        let start = date_of(window_start(
+            connection.payment_cursor,
+            started,
+            &self.config,
+        ));
+        let today = date_of(started);
+        let per_day = !matches!(adapter.system(), System::Voalle | System::RadiusNet);
+        let mut report = PollReport::default();
+        let mut all = Vec::new();
+        for (from, until) in plan_windows(start, today, per_day) {
+            let found = adapter.payments_between(from, until, customers).await?;
+            let events: Vec<NewPaymentEvent> = found
+                .iter()
+                .map(|e| to_new_event(&connection.system, e, None))
+                .collect();
+            // Payments of the days before `until + 1` are all seen; today is seen up to `started`.
+            let cursor = match until.tomorrow() {
+                Ok(next) if until < today => next
+                    .to_zoned(time_zone.clone())
+                    .map(|z| z.timestamp().as_millisecond())
+                    .unwrap_or(started),
+                _ => started,
+            };
+            let recorded = self
+                .store
+                .record_payments(workspace, &events, cursor, self.clock.now())
+                .await?;
+            metrics::counter!("balcao_payments_recorded_total").increment(recorded.len() as u64);
+            for event in &recorded {
+                self.bus.publish(BusEvent::PaymentRecorded {
+                    workspace_id: workspace,
+                    payment_event_id: event.id,
+                });
+            }
+            report.seen += found.len();
+            report.recorded += recorded.len();
+            report.windows += 1;
+            all.extend(recorded);
         }
-        Ok((
-            PollReport {
-                seen: found.len(),
-                recorded: recorded.len(),
-            },
-            recorded,
-        ))
+        Ok((report, all))
     }
 
     /// Polls every connected workspace each interval until `shutdown`.
@@ -148,6 +207,29 @@ impl PaymentPoller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_are_days_or_one_span() {
+        use jiff::civil::date;
+        let days = plan_windows(date(2026, 11, 19), date(2026, 11, 21), true);
+        assert_eq!(
+            days,
+            vec![
+                (date(2026, 11, 19), date(2026, 11, 19)),
+                (date(2026, 11, 20), date(2026, 11, 20)),
+                (date(2026, 11, 21), date(2026, 11, 21)),
+            ]
+        );
+        assert_eq!(
+            plan_windows(date(2026, 11, 19), date(2026, 11, 21), false),
+            vec![(date(2026, 11, 19), date(2026, 11, 21))]
+        );
+        // A cursor in the future (clock moved back) still polls today.
+        assert_eq!(
+            plan_windows(date(2026, 11, 22), date(2026, 11, 21), true),
+            vec![(date(2026, 11, 21), date(2026, 11, 21))]
+        );
+    }
 
     #[test]
     fn the_window_overlaps_the_previous_poll() {

@@ -7,7 +7,7 @@ use crate::model::{
 };
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
-use jiff::Timestamp;
+use jiff::civil::Date;
 use std::sync::Arc;
 
 /// A provider management system. Object safe: the product holds an `Arc<dyn ErpAdapter>` built
@@ -49,13 +49,16 @@ pub trait ErpAdapter: Send + Sync {
 
     async fn open_ticket(&self, ticket: &NewTicket) -> Result<Ticket, ErpError>;
 
-    /// Payments registered since `since`. No system calls back when an invoice is paid, so this is
-    /// polled. Systems that query payments by date (SGP, IXC, Hubsoft) ignore `customers`; systems
-    /// that only list a customer's titles (Voalle, RadiusNet) poll each of `customers`. The window
-    /// is the ERP's (whole days): events may repeat between polls, so deduplicate by invoice id.
-    async fn payments_since(
+    /// Invoices paid on the days `from..=until` (dates in Brazil: every system keeps payment days,
+    /// some without the time). No system calls back when an invoice is paid, so this is polled,
+    /// a bounded window at a time. Systems that query payments by date (SGP, IXC, Hubsoft) ignore
+    /// `customers`; systems that only list a customer's titles (Voalle, RadiusNet) poll each of
+    /// `customers`. Windows overlap between polls: deduplicate by invoice id. A window larger
+    /// than the adapter can page through fails with `InvalidResponse` rather than being cut.
+    async fn payments_between(
         &self,
-        since: Timestamp,
+        from: Date,
+        until: Date,
         customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError>;
 }
@@ -95,11 +98,12 @@ impl<T: ErpAdapter + ?Sized> ErpAdapter for Arc<T> {
     async fn open_ticket(&self, ticket: &NewTicket) -> Result<Ticket, ErpError> {
         (**self).open_ticket(ticket).await
     }
-    async fn payments_since(
+    async fn payments_between(
         &self,
-        since: Timestamp,
+        from: Date,
+        until: Date,
         customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
-        (**self).payments_since(since, customers).await
+        (**self).payments_between(from, until, customers).await
     }
 }

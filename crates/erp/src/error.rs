@@ -18,7 +18,7 @@ pub enum Operation {
     TrustUnlock,
     ConnectionStatus,
     OpenTicket,
-    PaymentsSince,
+    Payments,
 }
 
 impl Operation {
@@ -38,7 +38,7 @@ impl Operation {
             Operation::TrustUnlock => "trust_unlock",
             Operation::ConnectionStatus => "connection_status",
             Operation::OpenTicket => "open_ticket",
-            Operation::PaymentsSince => "payments_since",
+            Operation::Payments => "payments",
         }
     }
 
@@ -54,7 +54,7 @@ impl Operation {
             Operation::TrustUnlock => "liberação em confiança",
             Operation::ConnectionStatus => "consulta de conexão",
             Operation::OpenTicket => "abertura de chamado",
-            Operation::PaymentsSince => "consulta de pagamentos",
+            Operation::Payments => "consulta de pagamentos",
         }
     }
 }
@@ -155,7 +155,7 @@ mod tests {
             Operation::TrustUnlock,
             Operation::ConnectionStatus,
             Operation::OpenTicket,
-            Operation::PaymentsSince,
+            Operation::Payments,
         ]
         .into_iter()
         .filter(|op| !op.is_read())

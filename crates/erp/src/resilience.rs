@@ -15,7 +15,7 @@ use crate::model::{
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
 use balcao_domain::{Millis, now_millis};
-use jiff::Timestamp;
+use jiff::civil::Date;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
@@ -464,14 +464,15 @@ impl<A: ErpAdapter> ErpAdapter for Resilient<A> {
         result
     }
 
-    async fn payments_since(
+    async fn payments_between(
         &self,
-        since: Timestamp,
+        from: Date,
+        until: Date,
         customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
         let events = self
-            .run(Operation::PaymentsSince, || {
-                self.inner.payments_since(since, customers)
+            .run(Operation::Payments, || {
+                self.inner.payments_between(from, until, customers)
             })
             .await?;
         if !events.is_empty() {
@@ -751,9 +752,10 @@ mod tests {
             self.step()?;
             Err(ErpError::not_supported(Operation::OpenTicket))
         }
-        async fn payments_since(
+        async fn payments_between(
             &self,
-            _: Timestamp,
+            _: Date,
+            _: Date,
             _: &[Customer],
         ) -> Result<Vec<PaymentEvent>, ErpError> {
             self.step().map(|_| Vec::new())

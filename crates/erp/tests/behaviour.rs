@@ -14,7 +14,7 @@ use balcao_erp_fake::{
     DataSet, FakeContractStatus, FakeInvoiceStatus, FakeSystem, Faults, RunningFake, Subscriber,
 };
 use jiff::civil::Date;
-use jiff::{Timestamp, ToSpan, Zoned};
+use jiff::{Timestamp, Zoned};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -416,19 +416,22 @@ async fn invoice_reads_fresh_status(system: System) {
     );
 }
 
-async fn payments_since_sees_a_marked_payment(system: System) {
+async fn payments_between_sees_a_marked_payment(system: System) {
     let case = Case::start(system).await;
     let customer = case.customer(ACTIVE).await;
-    let since = Timestamp::now() - 1.minute();
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("America/Sao_Paulo").unwrap())
+        .date();
+    let since = today.yesterday().unwrap();
     let target = case.adapter.open_invoices(&customer).await.unwrap()[0].clone();
     let before = case
         .adapter
-        .payments_since(since, std::slice::from_ref(&customer))
+        .payments_between(since, today, std::slice::from_ref(&customer))
         .await;
     if system == System::MkAuth {
         assert_eq!(
             before.unwrap_err(),
-            ErpError::not_supported(Operation::PaymentsSince)
+            ErpError::not_supported(Operation::Payments)
         );
         return;
     }
@@ -446,7 +449,7 @@ async fn payments_since_sees_a_marked_payment(system: System) {
         .unwrap();
     let events = case
         .adapter
-        .payments_since(since, std::slice::from_ref(&customer))
+        .payments_between(since, today, std::slice::from_ref(&customer))
         .await
         .unwrap();
     let event = events
@@ -924,7 +927,7 @@ macro_rules! suite {
             #[tokio::test] async fn contracts_carry_every_status() { super::contracts_carry_every_status($system).await }
             #[tokio::test] async fn open_invoices_have_boleto_pix_and_pdf() { super::open_invoices_have_boleto_pix_and_pdf($system).await }
             #[tokio::test] async fn invoice_reads_fresh_status() { super::invoice_reads_fresh_status($system).await }
-            #[tokio::test] async fn payments_since_sees_a_marked_payment() { super::payments_since_sees_a_marked_payment($system).await }
+            #[tokio::test] async fn payments_between_sees_a_marked_payment() { super::payments_between_sees_a_marked_payment($system).await }
             #[tokio::test] async fn trust_unlock_once_then_typed_refusal() { super::trust_unlock_once_then_typed_refusal($system).await }
             #[tokio::test] async fn connection_status_reads_online() { super::connection_status_reads_online($system).await }
             #[tokio::test] async fn tickets_get_a_protocol() { super::tickets_get_a_protocol($system).await }

@@ -120,7 +120,15 @@ fn is_choice_filler(word: &str) -> bool {
     is_stopword(word)
         || matches!(
             word,
-            "opcao" | "op" | "opc" | "numero" | "quero" | "escolho" | "escolhi" | "item" | "alternativa"
+            "opcao"
+                | "op"
+                | "opc"
+                | "numero"
+                | "quero"
+                | "escolho"
+                | "escolhi"
+                | "item"
+                | "alternativa"
         )
 }
 
@@ -217,7 +225,8 @@ pub(crate) fn find_payment_method(tokens: &[String]) -> Option<PaymentMethodHint
     let pix = has("pix") || has("qrcode") || has_pair("qr", "code") || has("copia") && has("cola");
     let boleto = has("boleto")
         || has("boletos")
-        || has("barras")
+        // "barras" after repeated letters are collapsed.
+        || has("baras")
         || has("digitavel")
         || has("loterica");
     match (pix, boleto) {
@@ -242,7 +251,11 @@ mod tests {
             "cpf: 123 456 789 09",
             "123456789-09",
         ] {
-            assert_eq!(find_document(text).as_deref(), Some("12345678909"), "{text}");
+            assert_eq!(
+                find_document(text).as_deref(),
+                Some("12345678909"),
+                "{text}"
+            );
         }
     }
 
@@ -305,8 +318,14 @@ mod tests {
 
     #[test]
     fn reads_sector_and_payment_method() {
-        assert_eq!(find_sector(&tokens("falar com o Financeiro")), Some(Sector::Billing));
-        assert_eq!(find_sector(&tokens("suporte técnico")), Some(Sector::Support));
+        assert_eq!(
+            find_sector(&tokens("falar com o Financeiro")),
+            Some(Sector::Billing)
+        );
+        assert_eq!(
+            find_sector(&tokens("suporte técnico")),
+            Some(Sector::Support)
+        );
         assert_eq!(find_sector(&tokens("setor de vendas")), Some(Sector::Sales));
         assert_eq!(find_sector(&tokens("oi")), None);
         assert_eq!(

@@ -1,9 +1,10 @@
 //! Typo tolerance on keyword words: optimal string alignment distance (Damerau–Levenshtein where
 //! a transposition counts as one edit), bounded so that hopeless pairs stop early.
 
-/// Edits tolerated for a keyword word of this many letters: none below 5, one from 5, two from 8.
-pub(crate) fn allowed_edits(keyword_len: usize) -> usize {
-    match keyword_len {
+/// Edits tolerated between words whose shorter one has this many letters: none below 5, one
+/// from 5, two from 8.
+pub(crate) fn allowed_edits(shorter_len: usize) -> usize {
+    match shorter_len {
         0..=4 => 0,
         5..=7 => 1,
         _ => 2,

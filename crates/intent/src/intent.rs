@@ -162,13 +162,26 @@ impl Sector {
 
     /// Accepts the English names and the Portuguese department names (accents optional).
     pub fn parse(name: &str) -> Option<Sector> {
-        match crate::normalize::normalize(name).as_str() {
-            "billing" | "financeiro" | "financeira" | "cobranca" => Some(Sector::Billing),
-            "support" | "suporte" | "tecnico" | "suporte tecnico" => Some(Sector::Support),
-            "sales" | "comercial" | "vendas" => Some(Sector::Sales),
-            "cancellation" | "cancelamento" => Some(Sector::Cancellation),
-            _ => None,
-        }
+        const NAMES: &[(&str, Sector)] = &[
+            ("billing", Sector::Billing),
+            ("financeiro", Sector::Billing),
+            ("financeira", Sector::Billing),
+            ("cobrança", Sector::Billing),
+            ("support", Sector::Support),
+            ("suporte", Sector::Support),
+            ("técnico", Sector::Support),
+            ("suporte técnico", Sector::Support),
+            ("sales", Sector::Sales),
+            ("comercial", Sector::Sales),
+            ("vendas", Sector::Sales),
+            ("cancellation", Sector::Cancellation),
+            ("cancelamento", Sector::Cancellation),
+        ];
+        let wanted = crate::normalize::normalize(name);
+        NAMES
+            .iter()
+            .find(|(candidate, _)| crate::normalize::normalize(candidate) == wanted)
+            .map(|&(_, sector)| sector)
     }
 }
 

@@ -141,11 +141,12 @@ impl Vocabulary {
         for (id, pattern) in self.patterns.iter().enumerate() {
             let matched = match pattern {
                 WordPattern::Exact(word) => {
-                    let max = allowed_edits(word.len());
+                    // Both words must be long enough: "faco" is not a typo of "fraco".
+                    let max = allowed_edits(word.len().min(token.len()));
                     max > 0 && bounded_distance(token_bytes, word.as_bytes(), max).is_some()
                 }
                 WordPattern::Prefix(stem) => {
-                    let max = allowed_edits(stem.len());
+                    let max = allowed_edits(stem.len().min(token.len()));
                     max > 0
                         && (stem.len().saturating_sub(1)..=stem.len() + 1)
                             .filter(|&len| len <= token_bytes.len())
@@ -189,6 +190,18 @@ impl MessageWords {
             hits,
             stopword: tokens.iter().map(|token| is_stopword(token)).collect(),
         }
+    }
+
+    /// Words that are neither stopwords, numbers nor part of any keyword vocabulary.
+    pub fn unexplained_content_words(&self, tokens: &[String]) -> usize {
+        tokens
+            .iter()
+            .zip(&self.hits)
+            .zip(&self.stopword)
+            .filter(|((token, hits), stopword)| {
+                !**stopword && hits.is_empty() && !token.bytes().all(|b| b.is_ascii_digit())
+            })
+            .count()
     }
 
     fn hit(&self, position: usize, id: usize) -> Option<bool> {
@@ -289,7 +302,10 @@ mod tests {
 
     #[test]
     fn phrases_skip_stopwords_but_not_other_words() {
-        assert_eq!(matches("libera internet", "libera a minha internet"), Some(false));
+        assert_eq!(
+            matches("libera internet", "libera a minha internet"),
+            Some(false)
+        );
         assert_eq!(matches("libera internet", "libera logo internet"), None);
         assert_eq!(matches("segunda via", "via segunda"), None);
     }
@@ -297,7 +313,10 @@ mod tests {
     #[test]
     fn stems_and_combinations() {
         assert_eq!(matches("desbloq*", "desbloqueia aí"), Some(false));
-        assert_eq!(matches("paguei + bloque*", "está bloqueado e eu paguei"), Some(false));
+        assert_eq!(
+            matches("paguei + bloque*", "está bloqueado e eu paguei"),
+            Some(false)
+        );
         assert_eq!(matches("paguei + bloque*", "eu paguei"), None);
     }
 
@@ -311,5 +330,6 @@ mod tests {
         assert_eq!(matches("pix", "pis"), None);
         assert_eq!(matches("pagar", "pegar"), None);
         assert_eq!(matches("sinal", "final"), None);
+        assert_eq!(matches("fraco", "faco"), None);
     }
 }

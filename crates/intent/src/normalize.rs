@@ -1,8 +1,11 @@
 //! Text normalisation shared by messages, keywords and examples, so that all three meet in the
 //! same form: lowercase ASCII words and numbers separated by single spaces.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 /// Normalises a message: lowercase, accents folded ("não" → "nao", "2ª" → "2 a"), emojis and
-/// punctuation dropped (a few meaningful emojis become words: 👍 → "ok", 🙏 → "obrigado",
+/// punctuation (hyphens included) dropped (a few meaningful emojis become words: 👍 → "ok", 🙏 → "obrigado",
 /// 2️⃣ → "2"), digits split from letters ("2via" → "2 via"), repeated letters collapsed
 /// ("oiiii" → "oi", "acesso" → "aceso"), and chat abbreviations expanded ("vc" → "voce",
 /// "pfv" → "por favor", "n" → "nao").
@@ -31,10 +34,9 @@ pub fn tokens(text: &str) -> Vec<String> {
 }
 
 /// Lowercases, folds accents and maps every other character to a space (or to a word for the
-/// few emojis that carry meaning). Hyphens between letters are dropped ("wi-fi" → "wifi").
+/// few emojis that carry meaning).
 fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    let mut pending_hyphen = false;
     for c in text.chars() {
         if is_invisible_modifier(c) {
             continue;
@@ -43,25 +45,9 @@ fn fold(text: &str) -> String {
             out.push(' ');
             out.push_str(word);
             out.push(' ');
-            pending_hyphen = false;
             continue;
         }
-        if c == '-' {
-            // Decided when the next character arrives: joins two letters, separates otherwise.
-            pending_hyphen = out.ends_with(|p: char| p.is_ascii_lowercase());
-            if !pending_hyphen {
-                out.push(' ');
-            }
-            continue;
-        }
-        for lower in c.to_lowercase() {
-            let folded = fold_char(lower);
-            if pending_hyphen && !folded.is_ascii_lowercase() {
-                out.push(' ');
-            }
-            pending_hyphen = false;
-            out.push(folded);
-        }
+        out.extend(c.to_lowercase().map(fold_char));
     }
     out
 }
@@ -188,7 +174,7 @@ pub(crate) const ABBREVIATIONS: &[(&str, &str)] = &[
     ("dps", "depois"),
     ("cmg", "comigo"),
     ("ngm", "ninguem"),
-    ("vdd", "verdade"),
+    ("vd", "verdade"),
     ("hr", "hora"),
     ("hrs", "horas"),
     ("d", "de"),
@@ -197,7 +183,7 @@ pub(crate) const ABBREVIATIONS: &[(&str, &str)] = &[
     ("p", "para"),
     ("eh", "e"),
     ("tou", "to"),
-    ("wpp", "whatsap"),
+    ("wp", "whatsap"),
     ("zap", "whatsap"),
     ("whats", "whatsap"),
     ("ctz", "certeza"),
@@ -221,285 +207,58 @@ fn expansion(word: &str) -> Option<&'static str> {
 
 /// Words that carry no intent on their own; they are skipped inside keyword phrases and left out
 /// of the example similarity. Kept small on purpose: "nao", "sem", "com", "sim" are meaningful.
-pub(crate) fn is_stopword(word: &str) -> bool {
-    matches!(
-        word,
-        "a" | "o"
-            | "as"
-            | "os"
-            | "e"
-            | "de"
-            | "do"
-            | "da"
-            | "dos"
-            | "das"
-            | "que"
-            | "um"
-            | "uma"
-            | "uns"
-            | "umas"
-            | "meu"
-            | "minha"
-            | "meus"
-            | "minhas"
-            | "seu"
-            | "sua"
-            | "seus"
-            | "suas"
-            | "pra"
-            | "para"
-            | "pro"
-            | "pros"
-            | "pras"
-            | "por"
-            | "favor"
-            | "em"
-            | "no"
-            | "na"
-            | "nos"
-            | "nas"
-            | "num"
-            | "numa"
-            | "ao"
-            | "aos"
-            | "se"
-            | "me"
-            | "eu"
-            | "mim"
-            | "te"
-            | "voce"
-            | "voces"
-            | "ai"
-            | "aqui"
-            | "la"
-            | "ja"
-            | "ta"
-            | "esta"
-            | "estou"
-            | "to"
-            | "ele"
-            | "ela"
-            | "isto"
-            | "esse"
-            | "essa"
-            | "este"
-            | "desse"
-            | "dessa"
-            | "queria"
-            | "gostaria"
-            | "preciso"
-            | "poderia"
-            | "consegue"
-            | "moco"
-            | "moca"
-            | "mano"
-            | "amigo"
-            | "amiga"
-            | "gente"
-            | "senhor"
-            | "senhora"
-            | "sr"
-            | "sra"
-            | "querido"
-            | "querida"
-            | "tipo"
-            | "entao"
-            | "so"
-    )
-}
+#[rustfmt::skip]
+const STOPWORDS: &[&str] = &[
+    "a", "o", "as", "os", "e", "de", "do", "da", "dos", "das", "que", "um", "uma", "uns", "umas",
+    "meu", "minha", "meus", "minhas", "seu", "sua", "seus", "suas", "pra", "para", "pro", "pros",
+    "pras", "por", "favor", "em", "no", "na", "nos", "nas", "num", "numa", "ao", "aos", "se",
+    "me", "eu", "mim", "te", "voce", "voces", "ai", "aqui", "la", "ja", "ta", "esta", "estou",
+    "to", "ele", "ela", "isto", "esse", "essa", "este", "desse", "dessa", "queria", "gostaria",
+    "preciso", "poderia", "consegue", "moco", "moca", "mano", "amigo", "amiga", "gente", "senhor",
+    "senhora", "sr", "sra", "querido", "querida", "tipo", "entao", "so",
+];
 
 /// Frequent words that must never be "corrected" into a keyword by the typo tolerance
 /// ("pegar" is not a typo of "pagar", "final" is not "sinal", "parou" is not "parar").
+#[rustfmt::skip]
+const COMMON_WORDS: &[&str] = &[
+    "faco", "faz", "pegar", "final", "parou", "parar", "pego", "pega", "pague", "pagou", "pagam", "pagas",
+    "paga", "finais", "parado", "parada", "vida", "dia", "dias", "mais", "mas", "mes", "meses",
+    "vez", "vezes", "hoje", "ontem", "amanha", "agora", "casa", "rua", "bairro", "cidade", "nome",
+    "numero", "opcao", "conta", "contas", "contrato", "valor", "ainda", "sempre", "nunca",
+    "tambem", "muito", "muita", "pouco", "bem", "mal", "tudo", "todo", "toda", "todos", "hora",
+    "horas", "semana", "tempo", "sexta", "sabado", "domingo", "terca", "quarta", "quinta",
+    "manha", "tarde", "noite", "fazer", "feito", "fiz", "ver", "vou", "vai", "vem", "tem", "ter",
+    "tenho", "ser", "sou", "foi", "era", "estava", "estar", "ficar", "fica", "ficou", "dar",
+    "deu", "saber", "sabe", "mandar", "manda", "mande", "mandei", "mandou", "enviar", "envia",
+    "enviei", "receber", "recebi", "recebo", "chegou", "chegar", "quero", "quer", "pode", "posso",
+    "consigo", "como", "quando", "onde", "porque", "quem", "qual", "quais", "quanto", "quantos",
+    "quantas", "celular", "telefone", "email", "whatsap", "trabalho", "trabalhar", "filho",
+    "filha", "mae", "pai", "esposa", "marido", "empresa", "loja", "endereco", "video", "jogo",
+    "jogos", "site", "sites", "controle", "certo", "certa", "errado", "outro", "outra", "novo",
+    "nova", "sobre", "depois", "antes", "desde", "ate", "entre", "tava", "fala", "falou", "falei",
+    "liga", "ligou", "tirar", "mudar", "mudou", "troca", "trocar", "volto", "voltou", "voltei",
+    "sair", "saiu", "pare", "parei", "caro", "cara", "carro", "lento", "lenta", "linha", "pagina",
+    "senha", "rede", "cabo", "luz", "energia", "funciona", "funcionando", "cancelei", "pagando",
+    "pagamos", "contratada", "contratado", "contratei",
+];
+
+/// A word list in the form tokens have after normalisation ("esse" → "ese").
+fn word_set(words: &[&str]) -> HashSet<String> {
+    words
+        .iter()
+        .map(|word| collapse_repeated_letters(word))
+        .collect()
+}
+
+pub(crate) fn is_stopword(word: &str) -> bool {
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| word_set(STOPWORDS)).contains(word)
+}
+
 pub(crate) fn is_common_word(word: &str) -> bool {
-    is_stopword(word)
-        || matches!(
-            word,
-            "pegar"
-                | "pego"
-                | "pega"
-                | "pague"
-                | "pagou"
-                | "pagam"
-                | "pagas"
-                | "paga"
-                | "final"
-                | "finais"
-                | "parou"
-                | "parado"
-                | "parada"
-                | "vida"
-                | "dia"
-                | "dias"
-                | "mais"
-                | "mas"
-                | "mes"
-                | "meses"
-                | "vez"
-                | "vezes"
-                | "hoje"
-                | "ontem"
-                | "amanha"
-                | "agora"
-                | "casa"
-                | "rua"
-                | "bairro"
-                | "cidade"
-                | "nome"
-                | "numero"
-                | "opcao"
-                | "conta"
-                | "contas"
-                | "contrato"
-                | "valor"
-                | "ainda"
-                | "sempre"
-                | "nunca"
-                | "tambem"
-                | "muito"
-                | "muita"
-                | "pouco"
-                | "bem"
-                | "mal"
-                | "tudo"
-                | "todo"
-                | "toda"
-                | "todos"
-                | "hora"
-                | "horas"
-                | "semana"
-                | "tempo"
-                | "sexta"
-                | "sabado"
-                | "domingo"
-                | "terca"
-                | "quarta"
-                | "quinta"
-                | "manha"
-                | "tarde"
-                | "noite"
-                | "fazer"
-                | "feito"
-                | "fiz"
-                | "ver"
-                | "vou"
-                | "vai"
-                | "vem"
-                | "tem"
-                | "ter"
-                | "tenho"
-                | "ser"
-                | "sou"
-                | "foi"
-                | "era"
-                | "estava"
-                | "estar"
-                | "ficar"
-                | "fica"
-                | "ficou"
-                | "dar"
-                | "deu"
-                | "saber"
-                | "sabe"
-                | "mandar"
-                | "manda"
-                | "mande"
-                | "mandei"
-                | "mandou"
-                | "enviar"
-                | "envia"
-                | "enviei"
-                | "receber"
-                | "recebi"
-                | "recebo"
-                | "chegou"
-                | "chegar"
-                | "quero"
-                | "quer"
-                | "pode"
-                | "posso"
-                | "consigo"
-                | "como"
-                | "quando"
-                | "onde"
-                | "porque"
-                | "quem"
-                | "qual"
-                | "quais"
-                | "quanto"
-                | "quantos"
-                | "quantas"
-                | "celular"
-                | "telefone"
-                | "email"
-                | "whatsap"
-                | "trabalho"
-                | "trabalhar"
-                | "filho"
-                | "filha"
-                | "mae"
-                | "pai"
-                | "esposa"
-                | "marido"
-                | "empresa"
-                | "loja"
-                | "endereco"
-                | "video"
-                | "jogo"
-                | "jogos"
-                | "site"
-                | "sites"
-                | "controle"
-                | "certo"
-                | "certa"
-                | "errado"
-                | "outro"
-                | "outra"
-                | "novo"
-                | "nova"
-                | "sobre"
-                | "depois"
-                | "antes"
-                | "desde"
-                | "ate"
-                | "entre"
-                | "tava"
-                | "fala"
-                | "falou"
-                | "falei"
-                | "liga"
-                | "ligou"
-                | "tirar"
-                | "mudar"
-                | "mudou"
-                | "troca"
-                | "trocar"
-                | "volto"
-                | "voltou"
-                | "voltei"
-                | "sair"
-                | "saiu"
-                | "parar"
-                | "para"
-                | "pare"
-                | "parei"
-                | "caro"
-                | "cara"
-                | "carro"
-                | "lento"
-                | "lenta"
-                | "linha"
-                | "pagina"
-                | "senha"
-                | "rede"
-                | "cabo"
-                | "luz"
-                | "energia"
-                | "funciona"
-                | "funcionando"
-                | "cancelei"
-                | "pagando"
-                | "pagamos"
-    )
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    is_stopword(word) || SET.get_or_init(|| word_set(COMMON_WORDS)).contains(word)
 }
 
 #[cfg(test)]
@@ -528,16 +287,18 @@ mod tests {
     }
 
     #[test]
-    fn splits_digits_from_letters_and_joins_hyphenated_words() {
+    fn splits_digits_from_letters_and_hyphenated_words() {
         assert_eq!(normalize("2via opcao2"), "2 via opcao 2");
-        assert_eq!(normalize("wi-fi"), "wifi");
+        assert_eq!(normalize("segunda-via"), "segunda via");
         assert_eq!(normalize("789-09"), "789 09");
-        assert_eq!(normalize("a -b"), "a b");
     }
 
     #[test]
     fn expands_chat_abbreviations() {
-        assert_eq!(normalize("vc pode mandar pfv"), "voce pode mandar por favor");
+        assert_eq!(
+            normalize("vc pode mandar pfv"),
+            "voce pode mandar por favor"
+        );
         assert_eq!(normalize("N"), "nao");
         assert_eq!(normalize("naum"), "nao");
         assert_eq!(normalize("vlw obg"), "valeu obrigado");
@@ -553,9 +314,21 @@ mod tests {
     }
 
     #[test]
+    fn word_lists_match_normalised_tokens() {
+        assert!(is_stopword(&normalize("esse")));
+        assert!(is_common_word(&normalize("bairro")));
+        assert!(is_common_word(&normalize("Pegar")));
+        assert!(!is_common_word("boleto"));
+    }
+
+    #[test]
     fn every_abbreviation_expands_to_a_fixed_point() {
         for (short, long) in ABBREVIATIONS {
-            assert_eq!(&normalize(long), long, "expansion of {short:?} is not normalised");
+            assert_eq!(
+                &normalize(long),
+                long,
+                "expansion of {short:?} is not normalised"
+            );
             assert_eq!(&normalize(short), long);
         }
     }

@@ -47,13 +47,19 @@ fn features<'a>(content: impl Iterator<Item = &'a str>) -> Vec<(u64, f32)> {
     let mut counts: HashMap<u64, (f32, f32)> = HashMap::new();
     let mut padded = Vec::with_capacity(32);
     for word in content {
-        counts.entry(fnv(b'w', word.as_bytes())).or_insert((0.0, WORD_WEIGHT)).0 += 1.0;
+        counts
+            .entry(fnv(b'w', word.as_bytes()))
+            .or_insert((0.0, WORD_WEIGHT))
+            .0 += 1.0;
         padded.clear();
         padded.push(b'^');
         padded.extend_from_slice(word.as_bytes());
         padded.push(b'$');
         for trigram in padded.windows(3) {
-            counts.entry(fnv(b't', trigram)).or_insert((0.0, TRIGRAM_WEIGHT)).0 += 1.0;
+            counts
+                .entry(fnv(b't', trigram))
+                .or_insert((0.0, TRIGRAM_WEIGHT))
+                .0 += 1.0;
         }
     }
     let mut out: Vec<(u64, f32)> = counts
@@ -91,7 +97,8 @@ impl ExampleIndex {
             .collect();
         index.unseen_idf = (1.0 + total).ln();
         index.postings = vec![Vec::new(); index.idf.len()];
-        for (example_id, ((intent, text, _), vector)) in examples.into_iter().zip(vectors).enumerate()
+        for (example_id, ((intent, text, _), vector)) in
+            examples.into_iter().zip(vectors).enumerate()
         {
             let mut norm_squared = 0.0;
             for (hash, weight) in vector {
@@ -188,7 +195,10 @@ mod tests {
             (Intent::Connection, "internet lenta"),
         ]);
         let nearest = index.nearest(&["segunda", "via", "boleto"]);
-        let invoice = nearest.iter().find(|n| n.intent == Intent::Invoice).unwrap();
+        let invoice = nearest
+            .iter()
+            .find(|n| n.intent == Intent::Invoice)
+            .unwrap();
         assert!((invoice.similarity - 1.0).abs() < 1e-4);
         assert!(nearest.iter().all(|n| n.intent != Intent::Connection));
         assert!(index.nearest(&["xyz"]).is_empty());

@@ -75,7 +75,8 @@ impl PgStore {
         &self,
         workspace: WorkspaceId,
     ) -> Result<Option<ErpConnection>> {
-        let sql = format!("SELECT {CONNECTION_COLUMNS} FROM erp_connections WHERE workspace_id = $1");
+        let sql =
+            format!("SELECT {CONNECTION_COLUMNS} FROM erp_connections WHERE workspace_id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(workspace.0)
             .fetch_optional(&self.pool)
@@ -106,11 +107,12 @@ impl PgStore {
     ) -> Result<Vec<PaymentEvent>> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         // Locks the connection row: concurrent pollers of one workspace serialise here.
-        let exists = sqlx::query("SELECT 1 FROM erp_connections WHERE workspace_id = $1 FOR UPDATE")
-            .bind(workspace.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let exists =
+            sqlx::query("SELECT 1 FROM erp_connections WHERE workspace_id = $1 FOR UPDATE")
+                .bind(workspace.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }

@@ -650,7 +650,8 @@ impl Store for PgStore {
         cursor: Millis,
         now: Millis,
     ) -> Result<Vec<PaymentEvent>> {
-        self.record_payments_impl(workspace, events, cursor, now).await
+        self.record_payments_impl(workspace, events, cursor, now)
+            .await
     }
 
     async fn payment_events(

@@ -75,7 +75,8 @@ impl SqliteStore {
         &self,
         workspace: WorkspaceId,
     ) -> Result<Option<ErpConnection>> {
-        let sql = format!("SELECT {CONNECTION_COLUMNS} FROM erp_connections WHERE workspace_id = $1");
+        let sql =
+            format!("SELECT {CONNECTION_COLUMNS} FROM erp_connections WHERE workspace_id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(workspace.0)
             .fetch_optional(&self.reader)

@@ -2093,51 +2093,118 @@ pub async fn erp_connection_is_per_workspace_and_resets_the_cursor<S: Store + Cl
         .set_erp_connection(a, "sgp", "http://sgp.local", "sealed-2", 2_000)
         .await
         .unwrap();
-    assert_eq!((c.sealed_auth.as_str(), c.payment_cursor), ("sealed-2", Some(5_000)));
+    assert_eq!(
+        (c.sealed_auth.as_str(), c.payment_cursor),
+        ("sealed-2", Some(5_000))
+    );
     // Another system: polled from scratch.
     let c = store
-        .set_erp_connection(a, "ixc", "http://ixc.local/webservice/v1", "sealed-3", 3_000)
+        .set_erp_connection(
+            a,
+            "ixc",
+            "http://ixc.local/webservice/v1",
+            "sealed-3",
+            3_000,
+        )
         .await
         .unwrap();
     assert_eq!(c.payment_cursor, None);
     assert!(store.erp_connection(b).await.unwrap().is_none(), "isolated");
-    store.set_erp_connection(b, "hubsoft", "http://h", "s", 1).await.unwrap();
+    store
+        .set_erp_connection(b, "hubsoft", "http://h", "s", 1)
+        .await
+        .unwrap();
     let all = store.all_erp_connections().await.unwrap();
     assert_eq!(all.len(), 2);
-    assert_eq!(store.erp_connection(a).await.unwrap().unwrap().system, "ixc");
+    assert_eq!(
+        store.erp_connection(a).await.unwrap().unwrap().system,
+        "ixc"
+    );
 }
 
 pub async fn payments_are_recorded_once_with_the_cursor<S: Store + Clone>(store: &S) {
     let (a, _) = setup(store).await;
     let b = workspace(store, "outro").await;
     assert!(matches!(
-        store.record_payments(a, &[payment("i-1", 10, 100)], 10, 20).await,
+        store
+            .record_payments(a, &[payment("i-1", 10, 100)], 10, 20)
+            .await,
         Err(StoreError::NotFound)
     ));
-    store.set_erp_connection(a, "sgp", "http://s", "x", 1).await.unwrap();
-    store.set_erp_connection(b, "sgp", "http://s", "x", 1).await.unwrap();
-    let first = store
-        .record_payments(a, &[payment("i-1", 10, 100), payment("i-2", 20, 200)], 20, 30)
+    store
+        .set_erp_connection(a, "sgp", "http://s", "x", 1)
         .await
         .unwrap();
-    assert_eq!(first.iter().map(|e| e.invoice_erp_id.as_str()).collect::<Vec<_>>(), ["i-1", "i-2"]);
+    store
+        .set_erp_connection(b, "sgp", "http://s", "x", 1)
+        .await
+        .unwrap();
+    let first = store
+        .record_payments(
+            a,
+            &[payment("i-1", 10, 100), payment("i-2", 20, 200)],
+            20,
+            30,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first
+            .iter()
+            .map(|e| e.invoice_erp_id.as_str())
+            .collect::<Vec<_>>(),
+        ["i-1", "i-2"]
+    );
     // A poll overlapping the last one, and a restart that repeats it: nothing twice.
     let again = store
-        .record_payments(a, &[payment("i-2", 20, 200), payment("i-3", 25, 300), payment("i-3", 25, 300)], 25, 40)
+        .record_payments(
+            a,
+            &[
+                payment("i-2", 20, 200),
+                payment("i-3", 25, 300),
+                payment("i-3", 25, 300),
+            ],
+            25,
+            40,
+        )
         .await
         .unwrap();
-    assert_eq!(again.iter().map(|e| e.invoice_erp_id.as_str()).collect::<Vec<_>>(), ["i-3"]);
+    assert_eq!(
+        again
+            .iter()
+            .map(|e| e.invoice_erp_id.as_str())
+            .collect::<Vec<_>>(),
+        ["i-3"]
+    );
     // The cursor never goes back.
     store.record_payments(a, &[], 5, 50).await.unwrap();
-    assert_eq!(store.erp_connection(a).await.unwrap().unwrap().payment_cursor, Some(25));
+    assert_eq!(
+        store
+            .erp_connection(a)
+            .await
+            .unwrap()
+            .unwrap()
+            .payment_cursor,
+        Some(25)
+    );
     // The same invoice id in another workspace is another event.
-    assert_eq!(store.record_payments(b, &[payment("i-1", 10, 100)], 10, 60).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .record_payments(b, &[payment("i-1", 10, 100)], 10, 60)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let events = store.payment_events(a, None, 10).await.unwrap();
     assert_eq!(events.len(), 3);
     assert!(events.windows(2).all(|w| w[0].id < w[1].id));
     assert_eq!(events[2].amount_cents, 300);
     assert_eq!(events[0].recorded_at, 30);
-    let after = store.payment_events(a, Some(events[0].id), 10).await.unwrap();
+    let after = store
+        .payment_events(a, Some(events[0].id), 10)
+        .await
+        .unwrap();
     assert_eq!(after.len(), 2);
     assert_eq!(store.payment_events(b, None, 10).await.unwrap().len(), 1);
 }

@@ -27,11 +27,21 @@ impl From<ErpSetupError> for ApiError {
     fn from(err: ErpSetupError) -> Self {
         let message = err.to_string();
         match err {
-            ErpSetupError::NotConfigured => ApiError::new(StatusCode::NOT_FOUND, "erp_not_configured", message),
-            ErpSetupError::UnknownSystem(_) | ErpSetupError::MissingKey { .. } | ErpSetupError::BadUrl(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_erp_settings", message)
+            ErpSetupError::NotConfigured => {
+                ApiError::new(StatusCode::NOT_FOUND, "erp_not_configured", message)
             }
-            ErpSetupError::Sealed(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sealed_credentials", message),
+            ErpSetupError::UnknownSystem(_)
+            | ErpSetupError::MissingKey { .. }
+            | ErpSetupError::BadUrl(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_erp_settings",
+                message,
+            ),
+            ErpSetupError::Sealed(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "sealed_credentials",
+                message,
+            ),
             ErpSetupError::Erp(e) => erp_error(e),
             ErpSetupError::Store(e) => e.into(),
         }
@@ -42,11 +52,17 @@ fn erp_error(e: balcao_erp::ErpError) -> ApiError {
     use balcao_erp::ErpError::*;
     let message = e.to_string();
     match e {
-        NotSupported { .. } => ApiError::new(StatusCode::NOT_IMPLEMENTED, "erp_not_supported", message),
+        NotSupported { .. } => {
+            ApiError::new(StatusCode::NOT_IMPLEMENTED, "erp_not_supported", message)
+        }
         NotFound => ApiError::new(StatusCode::NOT_FOUND, "erp_not_found", message),
         Unauthorized => ApiError::new(StatusCode::BAD_GATEWAY, "erp_unauthorized", message),
         Timeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "erp_timeout", message),
-        Config(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_erp_settings", message),
+        Config(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_erp_settings",
+            message,
+        ),
         _ => ApiError::new(StatusCode::BAD_GATEWAY, "erp_unavailable", message),
     }
 }
@@ -79,11 +95,20 @@ pub struct ConnectionCheckDto {
 }
 
 fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_default()
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
-async fn settings(state: &AppState, ws: balcao_domain::WorkspaceId) -> Result<ErpSettings, ApiError> {
-    let c = state.store.erp_connection(ws).await?.ok_or(ErpSetupError::NotConfigured)?;
+async fn settings(
+    state: &AppState,
+    ws: balcao_domain::WorkspaceId,
+) -> Result<ErpSettings, ApiError> {
+    let c = state
+        .store
+        .erp_connection(ws)
+        .await?
+        .ok_or(ErpSetupError::NotConfigured)?;
     let auth = state.erp.open_auth(&c)?;
     Ok(ErpSettings {
         system: c.system,
@@ -95,7 +120,10 @@ async fn settings(state: &AppState, ws: balcao_domain::WorkspaceId) -> Result<Er
 }
 
 #[utoipa::path(get, path = "/api/v1/erp", responses((status = 200, body = ErpSettings), (status = 404, body = ErrorBody)))]
-pub async fn get_erp(State(state): State<AppState>, ApiAuth(ws): ApiAuth) -> Result<Json<ErpSettings>, ApiError> {
+pub async fn get_erp(
+    State(state): State<AppState>,
+    ApiAuth(ws): ApiAuth,
+) -> Result<Json<ErpSettings>, ApiError> {
     Ok(Json(settings(&state, ws).await?))
 }
 
@@ -106,13 +134,19 @@ pub async fn put_erp(
     ApiAuth(ws): ApiAuth,
     Json(body): Json<ErpSettingsBody>,
 ) -> Result<Json<ErpSettings>, ApiError> {
-    state.erp.configure(ws, &body.system, &body.base_url, &body.auth).await?;
+    state
+        .erp
+        .configure(ws, &body.system, &body.base_url, &body.auth)
+        .await?;
     Ok(Json(settings(&state, ws).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/erp/test",
     responses((status = 200, description = "the check ran; `ok` tells the result", body = ConnectionCheckDto), (status = 404, body = ErrorBody)))]
-pub async fn test_erp(State(state): State<AppState>, ApiAuth(ws): ApiAuth) -> Result<Json<ConnectionCheckDto>, ApiError> {
+pub async fn test_erp(
+    State(state): State<AppState>,
+    ApiAuth(ws): ApiAuth,
+) -> Result<Json<ConnectionCheckDto>, ApiError> {
     let check = state.erp.test(ws).await?;
     Ok(Json(ConnectionCheckDto {
         ok: check.ok,
@@ -139,15 +173,19 @@ pub async fn lookup(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let key = match (q.document.as_deref(), q.phone.as_deref()) {
         (Some(d), _) => balcao_erp::LookupKey::Document(
-            balcao_domain::br::document::Document::parse(d).map_err(|e| ApiError::bad_request(e.to_string()))?,
+            balcao_domain::br::document::Document::parse(d)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
         ),
         (None, Some(p)) => balcao_erp::LookupKey::Phone(
-            balcao_domain::br::phone::BrPhone::parse(p).map_err(|e| ApiError::bad_request(e.to_string()))?,
+            balcao_domain::br::phone::BrPhone::parse(p)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
         ),
         (None, None) => return Err(ApiError::bad_request("informe document ou phone")),
     };
     let adapter = state.erp.adapter(ws).await?;
-    let json = balcao_erp::lookup_json(adapter.as_ref(), &key).await.map_err(erp_error)?;
+    let json = balcao_erp::lookup_json(adapter.as_ref(), &key)
+        .await
+        .map_err(erp_error)?;
     Ok(Json(json))
 }
 

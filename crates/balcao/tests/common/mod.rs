@@ -64,9 +64,17 @@ impl Harness {
     }
 
     /// A harness whose workspace uses a fake management system of `system` over HTTP.
-    pub async fn start_with_erp(system: &str, subscribers: usize) -> (Harness, balcao_erp_fake::RunningFake) {
+    pub async fn start_with_erp(
+        system: &str,
+        subscribers: usize,
+    ) -> (Harness, balcao_erp_fake::RunningFake) {
         let fake = demo::start_fake_erp(system, subscribers, 7).await.unwrap();
-        let h = Self::start_with(None, |setup| demo::attach_fake_erp(setup, &fake), Options::default()).await;
+        let h = Self::start_with(
+            None,
+            |setup| demo::attach_fake_erp(setup, &fake),
+            Options::default(),
+        )
+        .await;
         (h, fake)
     }
 
@@ -120,7 +128,14 @@ impl Harness {
     }
 
     pub async fn api_put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self.http.put(self.url(path)).bearer_auth(&self.api_token).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .put(self.url(path))
+            .bearer_auth(&self.api_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
     }

@@ -8,7 +8,7 @@
 
 use super::{
     Settings, boleto_method, document_of, download_pdf, link_method, open_status, payment_events,
-    pix_method, push_unique,
+    pix_method, push_unique, too_many_pages,
 };
 use crate::adapter::ErpAdapter;
 use crate::error::ErpError;
@@ -486,14 +486,14 @@ impl ErpAdapter for Hubsoft {
         parse_ticket(&body, ticket)
     }
 
-    async fn payments_since(
+    async fn payments_between(
         &self,
-        since: Timestamp,
+        from: Date,
+        until: Date,
         _customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
         let today = parse::today_in_brazil();
-        let from = parse::date_in_brazil(since);
-        let (from_text, to_text) = (from.to_string(), today.to_string());
+        let (from_text, to_text) = (from.to_string(), until.to_string());
         let page_size = INVOICE_PAGE.to_string();
         let mut paid = Vec::new();
         let mut seen = 0;
@@ -516,10 +516,15 @@ impl ErpAdapter for Hubsoft {
             paid.extend(parse_invoices(&body, today)?);
             seen += records;
             if records < INVOICE_PAGE || total_records(&body).is_some_and(|t| seen >= t) {
-                break;
+                return Ok(payment_events(
+                    paid,
+                    from,
+                    until,
+                    DetectedBy::PaymentDateWindow,
+                ));
             }
         }
-        Ok(payment_events(paid, from, DetectedBy::PaymentDateWindow))
+        Err(too_many_pages(MAX_PAGES * INVOICE_PAGE))
     }
 }
 

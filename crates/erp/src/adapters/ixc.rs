@@ -6,7 +6,9 @@
 //! Auth key: `token` ("id:key"). Optional: `ticket_subject_id` (`id_assunto`, default "1"),
 //! `ticket_sector_id` (`id_ticket_setor`, default "1").
 
-use super::{Settings, boleto_method, link_method, open_status, payment_events, push_unique};
+use super::{
+    Settings, boleto_method, link_method, open_status, payment_events, push_unique, too_many_pages,
+};
 use crate::adapter::ErpAdapter;
 use crate::error::ErpError;
 use crate::http::{Http, basic_authorization, join};
@@ -363,10 +365,10 @@ impl Ixc {
             let count = records.len();
             out.extend(records);
             if count < PAGE_SIZE || out.len() >= total {
-                break;
+                return Ok(out);
             }
         }
-        Ok(out)
+        Err(too_many_pages(MAX_PAGES * PAGE_SIZE))
     }
 
     async fn customers(&self, query: Query<'_>) -> Result<Vec<Customer>, ErpError> {
@@ -587,17 +589,32 @@ impl ErpAdapter for Ixc {
         })
     }
 
-    async fn payments_since(
+    async fn payments_between(
         &self,
-        since: Timestamp,
+        from: Date,
+        until: Date,
         _customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
-        let from = parse::date_in_brazil(since);
-        let query = Query {
-            qtype: "fn_areceber.pagamento_data",
-            query: from.to_string(),
-            oper: ">=",
-            grid: vec![("fn_areceber.status", "=", "R")],
+        let until_text = until.to_string();
+        // One day (what the poller asks) is an equality on the date column, which IXC answers
+        // from its index; a span adds the upper bound as a grid filter.
+        let query = if from == until {
+            Query {
+                qtype: "fn_areceber.pagamento_data",
+                query: from.to_string(),
+                oper: "=",
+                grid: vec![("fn_areceber.status", "=", "R")],
+            }
+        } else {
+            Query {
+                qtype: "fn_areceber.pagamento_data",
+                query: from.to_string(),
+                oper: ">=",
+                grid: vec![
+                    ("fn_areceber.status", "=", "R"),
+                    ("fn_areceber.pagamento_data", "<=", until_text.as_str()),
+                ],
+            }
         };
         let today = parse::today_in_brazil();
         let paid = self
@@ -606,7 +623,12 @@ impl ErpAdapter for Ixc {
             .iter()
             .filter_map(|r| parse_receivable(r, today))
             .collect();
-        Ok(payment_events(paid, from, DetectedBy::PaymentDateWindow))
+        Ok(payment_events(
+            paid,
+            from,
+            until,
+            DetectedBy::PaymentDateWindow,
+        ))
     }
 }
 

@@ -13,7 +13,6 @@ use crate::model::*;
 use crate::parse::{self, id_at, list, text_at};
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
-use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -485,12 +484,13 @@ impl ErpAdapter for MkAuth {
         Err(ErpError::not_supported(Operation::OpenTicket))
     }
 
-    async fn payments_since(
+    async fn payments_between(
         &self,
-        _since: Timestamp,
+        _from: Date,
+        _until: Date,
         _customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
-        Err(ErpError::not_supported(Operation::PaymentsSince))
+        Err(ErpError::not_supported(Operation::Payments))
     }
 }
 

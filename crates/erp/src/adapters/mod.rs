@@ -118,9 +118,18 @@ pub(crate) fn push_unique(into: &mut Vec<Customer>, found: impl IntoIterator<Ite
 
 /// Paid invoices on or after `from` (by São Paulo date) as events; the filter is repeated here
 /// because not every ERP honours its date window.
+/// A listing longer than an adapter pages through: refusing it is safer than acting on part of
+/// it (a cut payment list would lose payments). Callers ask for smaller windows.
+pub(crate) fn too_many_pages(records: usize) -> ErpError {
+    ErpError::InvalidResponse(format!(
+        "a listagem passou de {records} registros; consulte um intervalo menor"
+    ))
+}
+
 pub(crate) fn payment_events(
     invoices: Vec<Invoice>,
     from: Date,
+    until: Date,
     detected_by: DetectedBy,
 ) -> Vec<PaymentEvent> {
     invoices
@@ -128,7 +137,8 @@ pub(crate) fn payment_events(
         .filter(|i| i.status == InvoiceStatus::Paid)
         .filter_map(|i| {
             let paid_at = i.paid_at?;
-            (parse::date_in_brazil(paid_at) >= from).then(|| PaymentEvent {
+            let day = parse::date_in_brazil(paid_at);
+            (from <= day && day <= until).then(|| PaymentEvent {
                 invoice_id: i.erp_id,
                 contract_id: i.contract_id,
                 paid_at,

@@ -16,7 +16,6 @@ use crate::model::*;
 use crate::parse::{self, field, id_at, text_at};
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
-use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
 
@@ -450,16 +449,16 @@ impl ErpAdapter for RadiusNet {
         Err(ErpError::not_supported(Operation::OpenTicket))
     }
 
-    async fn payments_since(
+    async fn payments_between(
         &self,
-        since: Timestamp,
+        from: Date,
+        until: Date,
         customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
-        let from = parse::date_in_brazil(since);
         let mut events = Vec::new();
         for customer in customers {
             let paid = self.charges(PAID_CHARGES, &customer.erp_id).await?;
-            events.extend(payment_events(paid, from, DetectedBy::StatusPoll));
+            events.extend(payment_events(paid, from, until, DetectedBy::StatusPoll));
         }
         Ok(events)
     }

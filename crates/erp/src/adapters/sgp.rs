@@ -6,7 +6,7 @@
 
 use super::{
     Settings, boleto_method, document_of, download_pdf, link_method, open_status, payment_events,
-    pix_method, push_unique,
+    pix_method, push_unique, too_many_pages,
 };
 use crate::adapter::ErpAdapter;
 use crate::error::ErpError;
@@ -86,10 +86,10 @@ impl Sgp {
             out.extend(invoices);
             let seen = page * TITLES_PAGE + raw_count;
             if raw_count < TITLES_PAGE || total.is_some_and(|t| seen >= t) {
-                break;
+                return Ok(out);
             }
         }
-        Ok(out)
+        Err(too_many_pages(MAX_PAGES * TITLES_PAGE))
     }
 }
 
@@ -597,14 +597,14 @@ impl ErpAdapter for Sgp {
         parse_ticket(&body, ticket)
     }
 
-    async fn payments_since(
+    async fn payments_between(
         &self,
-        since: Timestamp,
+        from: Date,
+        until: Date,
         _customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
         let today = parse::today_in_brazil();
-        let from = parse::date_in_brazil(since);
-        let (from_text, to_text) = (from.to_string(), today.to_string());
+        let (from_text, to_text) = (from.to_string(), until.to_string());
         let paid = self
             .titles(
                 &[
@@ -615,7 +615,12 @@ impl ErpAdapter for Sgp {
                 today,
             )
             .await?;
-        Ok(payment_events(paid, from, DetectedBy::PaymentDateWindow))
+        Ok(payment_events(
+            paid,
+            from,
+            until,
+            DetectedBy::PaymentDateWindow,
+        ))
     }
 }
 
@@ -857,9 +862,22 @@ mod tests {
             {"id": 3, "status": "aberto", "valor": "10.00", "dataVencimento": "2026-11-10"}
         ]});
         let (invoices, _, _) = parse_titles(&body, TODAY).unwrap();
-        let events = payment_events(invoices, date(2026, 11, 1), DetectedBy::PaymentDateWindow);
+        let events = payment_events(
+            invoices.clone(),
+            date(2026, 11, 1),
+            date(2026, 11, 21),
+            DetectedBy::PaymentDateWindow,
+        );
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].invoice_id, "1");
         assert_eq!(events[0].amount_cents, 1000);
+        let before = payment_events(
+            invoices,
+            date(2026, 10, 1),
+            date(2026, 11, 19),
+            DetectedBy::PaymentDateWindow,
+        );
+        assert_eq!(before.len(), 1, "the window's end is kept too");
+        assert_eq!(before[0].invoice_id, "2");
     }
 }

@@ -496,19 +496,19 @@ impl ErpAdapter for Voalle {
     }
 
     /// Voalle lists titles per customer only: each of `customers` is polled (mind the rate limit).
-    async fn payments_since(
+    async fn payments_between(
         &self,
-        since: Timestamp,
+        from: Date,
+        until: Date,
         customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
-        let from = parse::date_in_brazil(since);
         let mut events = Vec::new();
         for customer in customers {
             let Some(document) = customer.document.as_ref() else {
                 continue;
             };
             let titles = self.titles("gettitlesbytxid", document).await?;
-            events.extend(payment_events(titles, from, DetectedBy::StatusPoll));
+            events.extend(payment_events(titles, from, until, DetectedBy::StatusPoll));
         }
         Ok(events)
     }
