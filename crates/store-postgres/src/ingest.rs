@@ -1,7 +1,16 @@
-//! Webhook ingestion, set-based: a group of deliveries costs a handful of statements whatever its
-//! size (each statement takes its rows as one JSON array, read with `jsonb_array_elements`), so
-//! round trips do not grow with the group. Only the rare paths (unknown numbers, messages without
-//! a wa_id, reconciliation by callback data) go row by row. Runs inside the caller's transaction.
+//! Webhook ingestion, set-based: a group of deliveries costs a fixed handful of statements whatever
+//! its size. Each statement takes its rows as typed arrays (`unnest`, sent in binary) and does all
+//! its work in one round trip with data-modifying CTEs: inbound messages cost three statements
+//! (senders, conversations, messages with their events and conversation times), statuses two.
+//! Only the rare paths (unknown numbers, messages without a wa_id, reconciliation by callback data)
+//! go row by row. Runs inside the caller's transaction.
+//!
+//! Lookups of existing rows are correlated subqueries on unique indexes (one index probe per input
+//! row), so their cost follows the group, never the table, whatever the planner's statistics say.
+//!
+//! Lock order, so concurrent ingest transactions cannot deadlock each other: contacts first
+//! (sorted by workspace and match key, held to the end), then the conversations of those contacts
+//! (only ever touched by whoever holds the contact), then outbound messages (sorted by id).
 
 use crate::db_err;
 use crate::write::{
@@ -14,8 +23,11 @@ use balcao_domain::*;
 use balcao_store::*;
 use serde_json::{Value, json};
 use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
 
 type Conn = PgConnection;
 
@@ -27,39 +39,80 @@ where
     row.try_get(index).map_err(db_err)
 }
 
-/// Number lookups, cached for one call.
-#[derive(Default)]
-struct Numbers(HashMap<String, Option<Routed>>);
+/// Text as PostgreSQL can store it: without U+0000.
+fn pg_text(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', ""))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
 
-impl Numbers {
+/// Known `phone_number_id` → number, shared by every call of one store. A number is never deleted
+/// nor moved to another workspace, so a hit stays right; misses are not kept (the number may be
+/// connected later).
+#[derive(Default)]
+pub(crate) struct RouteCache(Mutex<HashMap<String, Routed>>);
+
+impl RouteCache {
+    fn get(&self, phone_number_id: &str) -> Option<Routed> {
+        let known = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        known.get(phone_number_id).copied()
+    }
+
+    fn insert(&self, phone_number_id: &str, routed: Routed) {
+        let mut known = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        known.insert(phone_number_id.to_owned(), routed);
+    }
+}
+
+/// Number lookups for one call: the shared cache, then the database (misses remembered only here).
+struct Numbers<'c> {
+    cache: &'c RouteCache,
+    unknown: HashSet<String>,
+}
+
+impl Numbers<'_> {
     async fn route(&mut self, conn: &mut Conn, phone_number_id: &str) -> Result<Option<Routed>> {
-        if let Some(known) = self.0.get(phone_number_id) {
-            return Ok(*known);
+        if let Some(known) = self.cache.get(phone_number_id) {
+            return Ok(Some(known));
+        }
+        if self.unknown.contains(phone_number_id) {
+            return Ok(None);
         }
         let row = sqlx::query("SELECT id, workspace_id FROM numbers WHERE phone_number_id = $1")
             .bind(phone_number_id)
             .fetch_optional(&mut *conn)
             .await
             .map_err(db_err)?;
-        let routed = match row {
-            Some(row) => Some(Routed {
-                number: get(&row, 0)?,
-                workspace: get(&row, 1)?,
-            }),
-            None => None,
-        };
-        self.0.insert(phone_number_id.to_owned(), routed);
-        Ok(routed)
+        match row {
+            Some(row) => {
+                let routed = Routed {
+                    number: get(&row, 0)?,
+                    workspace: get(&row, 1)?,
+                };
+                self.cache.insert(phone_number_id, routed);
+                Ok(Some(routed))
+            }
+            None => {
+                self.unknown.insert(phone_number_id.to_owned());
+                Ok(None)
+            }
+        }
     }
 }
 
 pub(crate) async fn ingest(
     conn: &mut Conn,
+    routes: &RouteCache,
     deliveries: &[WebhookBatch],
     now: Millis,
 ) -> Result<Vec<IngestReport>> {
     let mut reports = vec![IngestReport::default(); deliveries.len()];
-    let mut numbers = Numbers::default();
+    let mut numbers = Numbers {
+        cache: routes,
+        unknown: HashSet::new(),
+    };
     ingest_messages(conn, &mut numbers, deliveries, now, &mut reports).await?;
     ingest_statuses(conn, &mut numbers, deliveries, now, &mut reports).await?;
     for (index, delivery) in deliveries.iter().enumerate() {
@@ -83,100 +136,37 @@ pub(crate) async fn ingest(
     Ok(reports)
 }
 
-/// A new inbound message on its way in.
-struct Arrival<'a> {
+/// An inbound message seen for the first time in this group.
+struct Candidate<'a> {
     delivery: usize,
     routed: Routed,
     message: &'a InboundMessage,
+    /// The wamid as stored (the deduplication key).
+    wamid: Cow<'a, str>,
+}
+
+/// A new inbound message with its contact, on its way in.
+struct Arrival<'a> {
+    candidate: Candidate<'a>,
     contact: i64,
 }
 
 async fn ingest_messages(
     conn: &mut Conn,
-    numbers: &mut Numbers,
+    numbers: &mut Numbers<'_>,
     deliveries: &[WebhookBatch],
     now: Millis,
     reports: &mut [IngestReport],
 ) -> Result<()> {
-    // Route everything and find the wamids already stored (one query per number), so a
-    // redelivered message touches neither its contact nor its conversation.
-    let mut routed = Vec::new();
-    let mut wamids_by_number: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    // Route everything; a wamid repeated inside the group counts once.
+    let mut candidates = Vec::new();
+    let mut keys: HashSet<(i64, String)> = HashSet::new();
     for (index, delivery) in deliveries.iter().enumerate() {
         for message in &delivery.messages {
-            let route = numbers.route(conn, &message.phone_number_id).await?;
-            if let Some(route) = route {
-                wamids_by_number
-                    .entry(route.number)
-                    .or_default()
-                    .push(&message.wamid);
-            }
-            routed.push((index, route, message));
-        }
-    }
-    if routed.is_empty() {
-        return Ok(());
-    }
-    let mut seen: HashSet<(i64, String)> = HashSet::new();
-    for (number, wamids) in &wamids_by_number {
-        let rows = sqlx::query(
-            "SELECT wamid FROM messages
-             WHERE number_id = $1 AND wamid = ANY($2)",
-        )
-        .bind(number)
-        .bind(wamids.as_slice())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        for row in rows {
-            seen.insert((*number, get(&row, 0)?));
-        }
-    }
-
-    let mut fresh = Vec::new();
-    for (index, route, message) in routed {
-        let Some(route) = route else {
-            insert_unrouted(
-                conn,
-                None,
-                Some(&message.phone_number_id),
-                "message",
-                &message.raw,
-                now,
-            )
-            .await?;
-            reports[index].unrouted += 1;
-            continue;
-        };
-        if seen.insert((route.number, message.wamid.clone())) {
-            fresh.push((index, route, message));
-        } else {
-            reports[index].messages_duplicate += 1;
-        }
-    }
-    if fresh.is_empty() {
-        return Ok(());
-    }
-
-    let contacts = upsert_contacts(conn, &fresh, now).await?;
-    let mut arrivals = Vec::with_capacity(fresh.len());
-    for (index, route, message) in fresh {
-        let contact = match &message.from {
-            Some(from) => contacts.get(&(route.workspace, from.match_key())).copied(),
-            None => contact_by_user_id(conn, route.workspace, message.user_id.as_deref()).await?,
-        };
-        match contact {
-            Some(contact) => arrivals.push(Arrival {
-                delivery: index,
-                routed: route,
-                message,
-                contact,
-            }),
-            None => {
-                // Neither a wa_id nor a known user_id: nothing to attach it to, but never lose it.
+            let Some(routed) = numbers.route(conn, &message.phone_number_id).await? else {
                 insert_unrouted(
                     conn,
-                    Some(route.workspace),
+                    None,
                     Some(&message.phone_number_id),
                     "message",
                     &message.raw,
@@ -184,6 +174,57 @@ async fn ingest_messages(
                 )
                 .await?;
                 reports[index].unrouted += 1;
+                continue;
+            };
+            let wamid = pg_text(&message.wamid);
+            if keys.insert((routed.number, wamid.to_string())) {
+                candidates.push(Candidate {
+                    delivery: index,
+                    routed,
+                    message,
+                    wamid,
+                });
+            } else {
+                reports[index].messages_duplicate += 1;
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(());
+    }
+
+    let senders = upsert_senders(conn, &candidates, now).await?;
+    let mut arrivals = Vec::with_capacity(candidates.len());
+    for (position, candidate) in candidates.into_iter().enumerate() {
+        if senders.stored.contains(&position) {
+            reports[candidate.delivery].messages_duplicate += 1;
+            continue;
+        }
+        let message = candidate.message;
+        let contact = match &message.from {
+            Some(from) => senders
+                .contacts
+                .get(&(candidate.routed.workspace, from.match_key()))
+                .copied(),
+            None => {
+                contact_by_user_id(conn, candidate.routed.workspace, message.user_id.as_deref())
+                    .await?
+            }
+        };
+        match contact {
+            Some(contact) => arrivals.push(Arrival { candidate, contact }),
+            None => {
+                // Neither a wa_id nor a known user_id: nothing to attach it to, but never lose it.
+                insert_unrouted(
+                    conn,
+                    Some(candidate.routed.workspace),
+                    Some(&message.phone_number_id),
+                    "message",
+                    &message.raw,
+                    now,
+                )
+                .await?;
+                reports[candidate.delivery].unrouted += 1;
             }
         }
     }
@@ -193,151 +234,128 @@ async fn ingest_messages(
 
     let conversations = open_conversations(conn, &arrivals).await?;
     let conversation_of =
-        |arrival: &Arrival| conversations[&(arrival.contact, arrival.routed.number)];
-    let rows: Vec<Value> = arrivals
-        .iter()
-        .map(|a| {
-            json!([
-                a.routed.workspace,
-                a.routed.number,
-                conversation_of(a),
-                a.contact,
-                a.message.wamid,
-                a.message.message_type,
-                a.message
-                    .content
-                    .display_text()
-                    .map(|t| t.replace('\0', "")),
-                without_nul(&a.message.raw),
-                a.message.timestamp,
-            ])
-        })
-        .collect();
-    let inserted = sqlx::query(
-        "INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
-                               wamid, message_type, text, payload, created_at, updated_at)
-         SELECT (e.v->>0)::bigint, (e.v->>1)::bigint, (e.v->>2)::bigint, (e.v->>3)::bigint,
-                'in', e.v->>4, e.v->>5, e.v->>6, e.v->7, (e.v->>8)::bigint, $2
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY e.i
-         ON CONFLICT (number_id, wamid) DO NOTHING
-         RETURNING id, number_id, wamid",
-    )
-    .bind(Value::Array(rows).to_string())
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let mut ids: HashMap<(i64, String), i64> = HashMap::with_capacity(inserted.len());
-    for row in &inserted {
-        ids.insert((get(row, 1)?, get(row, 2)?), get(row, 0)?);
-    }
-
-    let mut events = Vec::with_capacity(ids.len());
-    let mut newest: BTreeMap<i64, Millis> = BTreeMap::new();
+        |arrival: &Arrival| conversations[&(arrival.contact, arrival.candidate.routed.number)];
+    let ids = insert_messages(conn, &arrivals, &conversation_of, now).await?;
     for arrival in &arrivals {
-        let report = &mut reports[arrival.delivery];
-        let Some(&id) = ids.get(&(arrival.routed.number, arrival.message.wamid.clone())) else {
+        let candidate = &arrival.candidate;
+        let report = &mut reports[candidate.delivery];
+        let key = (candidate.routed.number, candidate.wamid.to_string());
+        let Some(&id) = ids.get(&key) else {
+            // Stored meanwhile by a concurrent writer.
             report.messages_duplicate += 1;
             continue;
         };
-        let conversation = conversation_of(arrival);
-        events.push(json!([
-            arrival.routed.workspace,
-            conversation,
-            "message_in",
-            id,
-            json!({ "wamid": arrival.message.wamid, "type": arrival.message.message_type }),
-        ]));
-        let at = newest
-            .entry(conversation)
-            .or_insert(arrival.message.timestamp);
-        *at = (*at).max(arrival.message.timestamp);
+        let conversation = ConversationId(conversation_of(arrival));
         report.messages_new += 1;
         report.new_messages.push(MessageId(id));
-        if !report.conversations.contains(&ConversationId(conversation)) {
-            report.conversations.push(ConversationId(conversation));
+        if !report.conversations.contains(&conversation) {
+            report.conversations.push(conversation);
         }
-    }
-    insert_events(conn, events, now).await?;
-    let touched: Vec<Value> = newest.iter().map(|(id, at)| json!([id, at])).collect();
-    if !touched.is_empty() {
-        sqlx::query(
-            "UPDATE conversations AS c
-             SET last_inbound_at = GREATEST(c.last_inbound_at, t.at),
-                 last_message_at = GREATEST(c.last_message_at, t.at)
-             FROM (SELECT (e.v->>0)::bigint AS id, (e.v->>1)::bigint AS at
-                   FROM jsonb_array_elements($1::jsonb) AS e(v)) AS t
-             WHERE c.id = t.id",
-        )
-        .bind(Value::Array(touched).to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
     }
     Ok(())
 }
 
-/// Finds or creates the contacts of the senders (matched on `WaId::match_key`), leaving each with
-/// the wa_id last seen and the newest profile name and user id given. Returns
-/// (workspace, match_key) → contact id.
-async fn upsert_contacts(
+/// What [`upsert_senders`] learnt.
+struct Senders {
+    /// Positions (in the candidates) of the messages already stored.
+    stored: HashSet<usize>,
+    /// (workspace, match_key) → contact id, for the senders of the new messages.
+    contacts: HashMap<(i64, String), i64>,
+}
+
+/// In one statement: finds which candidates are already stored (so a redelivered message touches
+/// neither its contact nor its conversation), then finds or creates the contacts of the senders of
+/// the others (matched on `WaId::match_key`), leaving each with the wa_id last seen and the newest
+/// profile name and user id given. Contacts are locked in (workspace, match_key) order.
+async fn upsert_senders(
     conn: &mut Conn,
-    fresh: &[(usize, Routed, &InboundMessage)],
+    candidates: &[Candidate<'_>],
     now: Millis,
-) -> Result<HashMap<(i64, String), i64>> {
-    struct Seen<'a> {
-        wa_id: &'a str,
-        profile_name: Option<&'a str>,
-        user_id: Option<&'a str>,
+) -> Result<Senders> {
+    let count = candidates.len();
+    let mut numbers = Vec::with_capacity(count);
+    let mut wamids = Vec::with_capacity(count);
+    let mut workspaces = Vec::with_capacity(count);
+    let mut wa_ids = Vec::with_capacity(count);
+    let mut match_keys = Vec::with_capacity(count);
+    let mut profile_names = Vec::with_capacity(count);
+    let mut user_ids = Vec::with_capacity(count);
+    for candidate in candidates {
+        let message = candidate.message;
+        numbers.push(candidate.routed.number);
+        wamids.push(candidate.wamid.as_ref());
+        workspaces.push(candidate.routed.workspace);
+        wa_ids.push(message.from.as_ref().map(|from| from.as_str()));
+        match_keys.push(message.from.as_ref().map(|from| from.match_key()));
+        profile_names.push(message.profile_name.as_deref().map(pg_text));
+        user_ids.push(message.user_id.as_deref().map(pg_text));
     }
-    // Sorted, so concurrent writers (PostgreSQL) lock contacts in one order.
-    let mut latest: BTreeMap<(i64, String), Seen> = BTreeMap::new();
-    for (_, route, message) in fresh {
-        let Some(from) = &message.from else { continue };
-        let seen = latest
-            .entry((route.workspace, from.match_key()))
-            .or_insert(Seen {
-                wa_id: from.as_str(),
-                profile_name: None,
-                user_id: None,
-            });
-        seen.wa_id = from.as_str();
-        seen.profile_name = message.profile_name.as_deref().or(seen.profile_name);
-        // PostgreSQL text cannot hold U+0000.
-        seen.profile_name = seen.profile_name.filter(|name| !name.contains('\0'));
-        seen.user_id = message.user_id.as_deref().or(seen.user_id);
-    }
-    if latest.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<Value> = latest
-        .iter()
-        .map(|((workspace, key), seen)| {
-            json!([workspace, seen.wa_id, key, seen.profile_name, seen.user_id])
-        })
-        .collect();
-    let returned = sqlx::query(
-        "INSERT INTO contacts (workspace_id, wa_id, match_key, profile_name, user_id, created_at,
-                               updated_at)
-         SELECT (e.v->>0)::bigint, e.v->>1, e.v->>2, e.v->>3, e.v->>4, $2, $2
-         FROM jsonb_array_elements($1::jsonb) AS e(v)
-         ON CONFLICT (workspace_id, match_key) DO UPDATE SET
-             wa_id = excluded.wa_id,
-             profile_name = COALESCE(excluded.profile_name, contacts.profile_name),
-             user_id = COALESCE(excluded.user_id, contacts.user_id),
-             updated_at = excluded.updated_at
-         RETURNING id, workspace_id, match_key",
+    let rows = sqlx::query(
+        r#"WITH input AS (
+               SELECT i.*,
+                      EXISTS (SELECT 1 FROM messages AS m
+                              WHERE m.number_id = i.number_id AND m.wamid = i.wamid) AS stored
+               FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[],
+                           $6::text[], $7::text[])
+                    WITH ORDINALITY AS i(number_id, wamid, workspace_id, wa_id, match_key,
+                                         profile_name, user_id, position)
+           ), senders AS (
+               SELECT workspace_id, match_key,
+                      (array_agg(wa_id ORDER BY position DESC))[1] AS wa_id,
+                      (array_agg(profile_name ORDER BY position DESC)
+                           FILTER (WHERE profile_name IS NOT NULL))[1] AS profile_name,
+                      (array_agg(user_id ORDER BY position DESC)
+                           FILTER (WHERE user_id IS NOT NULL))[1] AS user_id
+               FROM input
+               WHERE NOT stored AND match_key IS NOT NULL
+               GROUP BY workspace_id, match_key
+           ), upserted AS (
+               INSERT INTO contacts (workspace_id, wa_id, match_key, profile_name, user_id,
+                                     created_at, updated_at)
+               SELECT workspace_id, wa_id, match_key, profile_name, user_id, $8, $8
+               FROM senders
+               ORDER BY workspace_id, match_key COLLATE "C"
+               ON CONFLICT (workspace_id, match_key) DO UPDATE SET
+                   wa_id = excluded.wa_id,
+                   profile_name = COALESCE(excluded.profile_name, contacts.profile_name),
+                   user_id = COALESCE(excluded.user_id, contacts.user_id),
+                   updated_at = excluded.updated_at
+               RETURNING id, workspace_id, match_key
+           )
+           SELECT position, NULL::bigint AS id, NULL::bigint AS workspace_id, NULL::text AS match_key
+           FROM input WHERE stored
+           UNION ALL
+           SELECT NULL, id, workspace_id, match_key FROM upserted"#,
     )
-    .bind(Value::Array(rows).to_string())
+    .bind(&numbers)
+    .bind(&wamids)
+    .bind(&workspaces)
+    .bind(&wa_ids)
+    .bind(&match_keys)
+    .bind(&profile_names)
+    .bind(&user_ids)
     .bind(now)
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
-    let mut ids = HashMap::with_capacity(returned.len());
-    for row in &returned {
-        ids.insert((get(row, 1)?, get(row, 2)?), get(row, 0)?);
+    let mut senders = Senders {
+        stored: HashSet::new(),
+        contacts: HashMap::with_capacity(rows.len()),
+    };
+    for row in &rows {
+        match get::<Option<i64>, _>(row, 0)? {
+            // ORDINALITY counts from 1.
+            Some(position) => {
+                senders.stored.insert(position as usize - 1);
+            }
+            None => {
+                senders
+                    .contacts
+                    .insert((get(row, 2)?, get(row, 3)?), get(row, 1)?);
+            }
+        }
     }
-    Ok(ids)
+    Ok(senders)
 }
 
 /// A message that only carries the business-scoped user id belongs to the contact that had it.
@@ -353,7 +371,7 @@ async fn contact_by_user_id(
         "SELECT id FROM contacts WHERE workspace_id = $1 AND user_id = $2 ORDER BY id LIMIT 1",
     )
     .bind(workspace)
-    .bind(user_id)
+    .bind(pg_text(user_id).as_ref())
     .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -361,77 +379,68 @@ async fn contact_by_user_id(
 }
 
 /// The open conversation of every (contact, number) among the arrivals, opening the missing ones
-/// (with the referral of their first message). Returns (contact, number) → conversation id.
+/// (with the referral of their first message), in one statement. Returns (contact, number) →
+/// conversation id.
 async fn open_conversations(
     conn: &mut Conn,
     arrivals: &[Arrival<'_>],
 ) -> Result<HashMap<(i64, i64), i64>> {
-    let contacts: Vec<i64> = arrivals
-        .iter()
-        .map(|a| a.contact)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut open = find_open_conversations(conn, &contacts).await?;
-    let mut missing: BTreeMap<(i64, i64), &Arrival> = BTreeMap::new();
+    // Sorted, so concurrent writers open conversations in one order.
+    let mut first: BTreeMap<(i64, i64), &Arrival> = BTreeMap::new();
     for arrival in arrivals {
-        let pair = (arrival.contact, arrival.routed.number);
-        if !open.contains_key(&pair) {
-            missing.entry(pair).or_insert(arrival);
-        }
+        first
+            .entry((arrival.contact, arrival.candidate.routed.number))
+            .or_insert(arrival);
     }
-    if missing.is_empty() {
-        return Ok(open);
-    }
-    let mut rows = Vec::with_capacity(missing.len());
-    for arrival in missing.values() {
-        let referral = match &arrival.message.referral {
-            Some(referral) => Some(
-                serde_json::to_value(referral).map_err(|e| StoreError::Database(e.to_string()))?,
-            ),
+    let count = first.len();
+    let mut contacts = Vec::with_capacity(count);
+    let mut numbers = Vec::with_capacity(count);
+    let mut workspaces = Vec::with_capacity(count);
+    let mut opened_at = Vec::with_capacity(count);
+    let mut referrals = Vec::with_capacity(count);
+    for (&(contact, number), arrival) in &first {
+        let message = arrival.candidate.message;
+        contacts.push(contact);
+        numbers.push(number);
+        workspaces.push(arrival.candidate.routed.workspace);
+        opened_at.push(message.timestamp);
+        let referral = match &message.referral {
+            Some(referral) => Some(Json(without_nul(
+                &serde_json::to_value(referral)
+                    .map_err(|e| StoreError::Database(e.to_string()))?,
+            )
+            .into_owned())),
             None => None,
         };
-        rows.push(json!([
-            arrival.routed.workspace,
-            arrival.routed.number,
-            arrival.contact,
-            arrival.message.timestamp,
-            referral,
-        ]));
+        referrals.push(referral);
     }
-    let opened = sqlx::query(
-        "INSERT INTO conversations (workspace_id, number_id, contact_id, status, opened_at,
-                                    last_message_at, referral)
-         SELECT (e.v->>0)::bigint, (e.v->>1)::bigint, (e.v->>2)::bigint, 'open',
-                (e.v->>3)::bigint, (e.v->>3)::bigint, NULLIF(e.v->4, 'null'::jsonb)
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY e.i
-         ON CONFLICT (contact_id, number_id) WHERE status = 'open' DO NOTHING
-         RETURNING id, contact_id, number_id",
-    )
-    .bind(Value::Array(rows).to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    for row in &opened {
-        open.insert((get(row, 1)?, get(row, 2)?), get(row, 0)?);
-    }
-    if missing.keys().any(|pair| !open.contains_key(pair)) {
-        // Opened by a concurrent writer in the meantime.
-        let racing: Vec<i64> = missing.keys().map(|(contact, _)| *contact).collect();
-        open.extend(find_open_conversations(conn, &racing).await?);
-    }
-    Ok(open)
-}
-
-async fn find_open_conversations(
-    conn: &mut Conn,
-    contacts: &[i64],
-) -> Result<HashMap<(i64, i64), i64>> {
     let rows = sqlx::query(
-        "SELECT id, contact_id, number_id FROM conversations
-         WHERE status = 'open' AND contact_id = ANY($1)",
+        "WITH wanted AS (
+             SELECT w.*,
+                    (SELECT c.id FROM conversations AS c
+                     WHERE c.contact_id = w.contact_id AND c.number_id = w.number_id
+                       AND c.status = 'open') AS id
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[])
+                  WITH ORDINALITY AS w(contact_id, number_id, workspace_id, opened_at, referral,
+                                       position)
+         ), opened AS (
+             INSERT INTO conversations (workspace_id, number_id, contact_id, status, opened_at,
+                                        last_message_at, referral)
+             SELECT workspace_id, number_id, contact_id, 'open', opened_at, opened_at, referral
+             FROM wanted WHERE id IS NULL
+             ORDER BY position
+             ON CONFLICT (contact_id, number_id) WHERE status = 'open' DO NOTHING
+             RETURNING id, contact_id, number_id
+         )
+         SELECT id, contact_id, number_id FROM wanted WHERE id IS NOT NULL
+         UNION ALL
+         SELECT id, contact_id, number_id FROM opened",
     )
-    .bind(contacts)
+    .bind(&contacts)
+    .bind(&numbers)
+    .bind(&workspaces)
+    .bind(&opened_at)
+    .bind(&referrals)
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -439,25 +448,117 @@ async fn find_open_conversations(
     for row in &rows {
         open.insert((get(row, 1)?, get(row, 2)?), get(row, 0)?);
     }
+    let racing: Vec<(i64, i64)> = first
+        .keys()
+        .filter(|pair| !open.contains_key(*pair))
+        .copied()
+        .collect();
+    if !racing.is_empty() {
+        // Opened by a concurrent writer after this statement's snapshot; visible now.
+        let (contacts, numbers): (Vec<i64>, Vec<i64>) = racing.into_iter().unzip();
+        let rows = sqlx::query(
+            "SELECT (SELECT c.id FROM conversations AS c
+                     WHERE c.contact_id = w.contact_id AND c.number_id = w.number_id
+                       AND c.status = 'open'),
+                    w.contact_id, w.number_id
+             FROM unnest($1::bigint[], $2::bigint[]) AS w(contact_id, number_id)",
+        )
+        .bind(&contacts)
+        .bind(&numbers)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        for row in &rows {
+            let id: Option<i64> = get(row, 0)?;
+            let id = id.ok_or_else(|| {
+                StoreError::Database("conversa aberta não encontrada após conflito".into())
+            })?;
+            open.insert((get(row, 1)?, get(row, 2)?), id);
+        }
+    }
     Ok(open)
 }
 
-/// Appends events given as `[workspace, conversation, kind, message, data]`, in order.
-async fn insert_events(conn: &mut Conn, events: Vec<Value>, now: Millis) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
+/// Inserts the messages (a wamid stored meanwhile by a concurrent writer is skipped), appends a
+/// `message_in` event for each one inserted and refreshes its conversation's `last_inbound_at` and
+/// `last_message_at`, in one statement. Returns (number, wamid) → id of the inserted ones.
+async fn insert_messages(
+    conn: &mut Conn,
+    arrivals: &[Arrival<'_>],
+    conversation_of: &impl Fn(&Arrival) -> i64,
+    now: Millis,
+) -> Result<HashMap<(i64, String), i64>> {
+    let count = arrivals.len();
+    let mut workspaces = Vec::with_capacity(count);
+    let mut numbers = Vec::with_capacity(count);
+    let mut conversations = Vec::with_capacity(count);
+    let mut contacts = Vec::with_capacity(count);
+    let mut wamids = Vec::with_capacity(count);
+    let mut types = Vec::with_capacity(count);
+    let mut texts = Vec::with_capacity(count);
+    let mut payloads = Vec::with_capacity(count);
+    let mut timestamps = Vec::with_capacity(count);
+    for arrival in arrivals {
+        let candidate = &arrival.candidate;
+        let message = candidate.message;
+        workspaces.push(candidate.routed.workspace);
+        numbers.push(candidate.routed.number);
+        conversations.push(conversation_of(arrival));
+        contacts.push(arrival.contact);
+        wamids.push(candidate.wamid.as_ref());
+        types.push(pg_text(&message.message_type));
+        texts.push(message.content.display_text().map(|t| t.replace('\0', "")));
+        payloads.push(Json(without_nul(&message.raw)));
+        timestamps.push(message.timestamp);
     }
-    sqlx::query(
-        "INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
-         SELECT (e.v->>0)::bigint, (e.v->>1)::bigint, e.v->>2, (e.v->>3)::bigint, e.v->4, $2
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY e.i",
+    let rows = sqlx::query(
+        "WITH inserted AS (
+             INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
+                                   wamid, message_type, text, payload, created_at, updated_at)
+             SELECT i.workspace_id, i.number_id, i.conversation_id, i.contact_id, 'in', i.wamid,
+                    i.message_type, i.text, i.payload, i.created_at, $10
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
+                         $6::text[], $7::text[], $8::jsonb[], $9::bigint[])
+                  WITH ORDINALITY AS i(workspace_id, number_id, conversation_id, contact_id, wamid,
+                                       message_type, text, payload, created_at, position)
+             ORDER BY i.position
+             ON CONFLICT (number_id, wamid) DO NOTHING
+             RETURNING id, workspace_id, number_id, conversation_id, wamid, message_type,
+                       created_at
+         ), logged AS (
+             INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
+             SELECT workspace_id, conversation_id, 'message_in', id,
+                    jsonb_build_object('wamid', wamid, 'type', message_type), $10
+             FROM inserted
+             ORDER BY id
+         ), touched AS (
+             UPDATE conversations AS c
+             SET last_inbound_at = GREATEST(c.last_inbound_at, t.at),
+                 last_message_at = GREATEST(c.last_message_at, t.at)
+             FROM (SELECT conversation_id, max(created_at) AS at FROM inserted
+                   GROUP BY conversation_id) AS t
+             WHERE c.id = t.conversation_id
+         )
+         SELECT id, number_id, wamid FROM inserted",
     )
-    .bind(Value::Array(events).to_string())
+    .bind(&workspaces)
+    .bind(&numbers)
+    .bind(&conversations)
+    .bind(&contacts)
+    .bind(&wamids)
+    .bind(&types)
+    .bind(&texts)
+    .bind(&payloads)
+    .bind(&timestamps)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
-    Ok(())
+    let mut ids = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        ids.insert((get(row, 1)?, get(row, 2)?), get(row, 0)?);
+    }
+    Ok(ids)
 }
 
 /// What the statuses of one call do to one outbound message.
@@ -470,18 +571,39 @@ struct Applied {
     error: Option<balcao_domain::outbound::SendError>,
 }
 
+/// A status routed to a connected number, with its wamid as stored.
+struct RoutedStatus<'a> {
+    delivery: usize,
+    routed: Routed,
+    update: &'a StatusUpdate,
+    wamid: Cow<'a, str>,
+}
+
+/// A `status` event on its way in.
+struct StatusEvent {
+    workspace: i64,
+    conversation: i64,
+    message: i64,
+    data: Value,
+}
+
 async fn ingest_statuses(
     conn: &mut Conn,
-    numbers: &mut Numbers,
+    numbers: &mut Numbers<'_>,
     deliveries: &[WebhookBatch],
     now: Millis,
     reports: &mut [IngestReport],
 ) -> Result<()> {
-    let mut candidates: Vec<(usize, Routed, &StatusUpdate)> = Vec::new();
+    let mut candidates: Vec<RoutedStatus> = Vec::new();
     for (index, delivery) in deliveries.iter().enumerate() {
         for update in &delivery.statuses {
             match numbers.route(conn, &update.phone_number_id).await? {
-                Some(route) => candidates.push((index, route, update)),
+                Some(routed) => candidates.push(RoutedStatus {
+                    delivery: index,
+                    routed,
+                    update,
+                    wamid: pg_text(&update.wamid),
+                }),
                 None => {
                     insert_unrouted(
                         conn,
@@ -500,102 +622,26 @@ async fn ingest_statuses(
     if candidates.is_empty() {
         return Ok(());
     }
-    let mut rows = Vec::with_capacity(candidates.len());
-    for (_, route, update) in &candidates {
-        let pricing = update.pricing.clone().unwrap_or_default();
-        rows.push(json!([
-            route.workspace,
-            route.number,
-            update.wamid,
-            update.status.as_str(),
-            update.timestamp,
-            update.recipient_id,
-            update.biz_opaque_callback_data,
-            pricing.category,
-            pricing.pricing_type,
-            pricing.billable,
-            without_nul(
-                &serde_json::to_value(&update.errors)
-                    .map_err(|e| StoreError::Database(e.to_string()))?
-            ),
-            without_nul(&update.raw),
-        ]));
-    }
-    let inserted_rows = sqlx::query(
-        "INSERT INTO message_statuses (workspace_id, number_id, wamid, status, timestamp,
-                                       recipient_id, biz_opaque, pricing_category, pricing_type,
-                                       billable, errors, raw, received_at)
-         SELECT (e.v->>0)::bigint, (e.v->>1)::bigint, e.v->>2, e.v->>3, (e.v->>4)::bigint,
-                e.v->>5, e.v->>6, e.v->>7, e.v->>8, (e.v->>9)::boolean, e.v->10, e.v->11, $2
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY e.i
-         ON CONFLICT (number_id, wamid, status) DO NOTHING
-         RETURNING number_id, wamid, status",
-    )
-    .bind(Value::Array(rows).to_string())
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let mut inserted: HashSet<(i64, String, String)> = HashSet::with_capacity(inserted_rows.len());
-    for row in &inserted_rows {
-        inserted.insert((get(row, 0)?, get(row, 1)?, get(row, 2)?));
-    }
+    let (inserted, mut known) = insert_statuses(conn, &candidates, now).await?;
+
     // The first occurrence of a key inserted now is new; everything else is a duplicate.
-    let mut fresh = Vec::with_capacity(inserted.len());
-    for (index, route, update) in candidates {
-        let key = (
-            route.number,
-            update.wamid.clone(),
-            update.status.as_str().to_owned(),
-        );
-        if inserted.remove(&key) {
-            reports[index].statuses_new += 1;
-            fresh.push((route, update));
-        } else {
-            reports[index].statuses_duplicate += 1;
-        }
-    }
-    if fresh.is_empty() {
-        return Ok(());
-    }
-
-    let mut pairs: Vec<(i64, &str)> = fresh
-        .iter()
-        .map(|(r, u)| (r.number, u.wamid.as_str()))
-        .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    let pairs: Vec<Value> = pairs.iter().map(|(n, w)| json!([n, w])).collect();
-    let known_rows = sqlx::query(
-        "SELECT m.id, m.workspace_id, m.conversation_id, m.status, m.number_id, m.wamid
-         FROM jsonb_array_elements($1::jsonb) AS e(v)
-         JOIN messages AS m ON m.number_id = (e.v->>0)::bigint AND m.wamid = e.v->>1
-         WHERE m.direction = 'out'",
-    )
-    .bind(Value::Array(pairs).to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let mut known: HashMap<(i64, String), Applied> = HashMap::with_capacity(known_rows.len());
-    for row in &known_rows {
-        known.insert(
-            (get(row, "number_id")?, get(row, "wamid")?),
-            Applied {
-                target: target_from_row(row)?,
-                changed: false,
-                pricing_category: None,
-                pricing_type: None,
-                billable: None,
-                error: None,
-            },
-        );
-    }
-
+    let mut inserted = inserted;
     let mut events = Vec::new();
     let mut unknown = Vec::new();
-    for (route, update) in fresh {
-        let Some(applied) = known.get_mut(&(route.number, update.wamid.clone())) else {
-            unknown.push((route, update));
+    for candidate in candidates {
+        let update = candidate.update;
+        let key = (
+            candidate.routed.number,
+            candidate.wamid.to_string(),
+            update.status.as_str().to_owned(),
+        );
+        if !inserted.remove(&key) {
+            reports[candidate.delivery].statuses_duplicate += 1;
+            continue;
+        }
+        reports[candidate.delivery].statuses_new += 1;
+        let Some(applied) = known.get_mut(&(key.0, key.1)) else {
+            unknown.push(candidate);
             continue;
         };
         let facts = StatusFacts::from_update(update);
@@ -617,66 +663,28 @@ async fn ingest_statuses(
         if error.is_some() {
             applied.error = error.clone();
         }
-        events.push(json!([
-            applied.target.workspace,
-            applied.target.conversation,
-            "status",
-            applied.target.id,
-            json!({
+        events.push(StatusEvent {
+            workspace: applied.target.workspace,
+            conversation: applied.target.conversation,
+            message: applied.target.id,
+            data: without_nul(&json!({
                 "wamid": facts.wamid,
                 "status": facts.status.as_str(),
                 "timestamp": facts.timestamp,
                 "applied": next.is_some(),
                 "error": error,
-            }),
-        ]));
+            }))
+            .into_owned(),
+        });
     }
     let mut changed: Vec<&Applied> = known.values().filter(|a| a.changed).collect();
     changed.sort_by_key(|a| a.target.id);
-    let updates: Vec<Value> = changed
-        .into_iter()
-        .map(|a| {
-            json!([
-                a.target.id,
-                a.target.status.as_str(),
-                a.pricing_category,
-                a.pricing_type,
-                a.billable,
-                a.error.as_ref().map(|e| e.code),
-                a.error.as_ref().map(|e| &e.title),
-                a.error.as_ref().and_then(|e| e.details.as_ref()),
-            ])
-        })
-        .collect();
-    if !updates.is_empty() {
-        sqlx::query(
-            "UPDATE messages AS m SET
-                 status = t.status,
-                 pricing_category = COALESCE(t.pricing_category, m.pricing_category),
-                 pricing_type = COALESCE(t.pricing_type, m.pricing_type),
-                 billable = COALESCE(t.billable, m.billable),
-                 error_code = COALESCE(t.error_code, m.error_code),
-                 error_title = COALESCE(t.error_title, m.error_title),
-                 error_details = COALESCE(t.error_details, m.error_details),
-                 updated_at = $2
-             FROM (SELECT (e.v->>0)::bigint AS id, e.v->>1 AS status,
-                          e.v->>2 AS pricing_category, e.v->>3 AS pricing_type,
-                          (e.v->>4)::boolean AS billable, (e.v->>5)::bigint AS error_code,
-                          e.v->>6 AS error_title, e.v->>7 AS error_details
-                   FROM jsonb_array_elements($1::jsonb) AS e(v)) AS t
-             WHERE m.id = t.id",
-        )
-        .bind(Value::Array(updates).to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
-    insert_events(conn, events, now).await?;
+    apply_statuses(conn, &changed, &events, now).await?;
 
     // The wamid is not known yet. When the status carries our idempotency key and that message's
     // send answer was never recorded, the status itself tells us the wamid.
-    for (route, update) in unknown {
+    for candidate in unknown {
+        let update = candidate.update;
         let Some(key) = &update.biz_opaque_callback_data else {
             continue;
         };
@@ -686,9 +694,9 @@ async fn ingest_statuses(
                AND direction = 'out' AND wamid IS NULL
                AND (status = 'sending' OR (status = 'queued' AND attempts > 0))",
         )
-        .bind(route.workspace)
-        .bind(key)
-        .bind(route.number)
+        .bind(candidate.routed.workspace)
+        .bind(pg_text(key).as_ref())
+        .bind(candidate.routed.number)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -701,7 +709,7 @@ async fn ingest_statuses(
             accept(
                 conn,
                 get(&row, 0)?,
-                &update.wamid,
+                &candidate.wamid,
                 sent_to.as_ref(),
                 false,
                 "send_reconciled",
@@ -710,5 +718,203 @@ async fn ingest_statuses(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// In one statement: stores the statuses (skipping (number, wamid, status) already kept) and locks,
+/// in id order, the outbound messages their wamids belong to, so the status read here is the one
+/// to advance from even when another writer applies a status to the same message concurrently.
+/// Returns the keys inserted and (number, wamid) → the message as locked.
+async fn insert_statuses(
+    conn: &mut Conn,
+    candidates: &[RoutedStatus<'_>],
+    now: Millis,
+) -> Result<(HashSet<(i64, String, String)>, HashMap<(i64, String), Applied>)> {
+    let count = candidates.len();
+    let mut workspaces = Vec::with_capacity(count);
+    let mut numbers = Vec::with_capacity(count);
+    let mut wamids = Vec::with_capacity(count);
+    let mut statuses = Vec::with_capacity(count);
+    let mut timestamps = Vec::with_capacity(count);
+    let mut recipients = Vec::with_capacity(count);
+    let mut callbacks = Vec::with_capacity(count);
+    let mut categories = Vec::with_capacity(count);
+    let mut pricing_types = Vec::with_capacity(count);
+    let mut billables = Vec::with_capacity(count);
+    let mut errors = Vec::with_capacity(count);
+    let mut raws = Vec::with_capacity(count);
+    for candidate in candidates {
+        let update = candidate.update;
+        let pricing = update.pricing.as_ref();
+        workspaces.push(candidate.routed.workspace);
+        numbers.push(candidate.routed.number);
+        wamids.push(candidate.wamid.as_ref());
+        statuses.push(update.status.as_str());
+        timestamps.push(update.timestamp);
+        recipients.push(update.recipient_id.as_deref().map(pg_text));
+        callbacks.push(update.biz_opaque_callback_data.as_deref().map(pg_text));
+        categories.push(pricing.and_then(|p| p.category.as_deref()).map(pg_text));
+        pricing_types.push(pricing.and_then(|p| p.pricing_type.as_deref()).map(pg_text));
+        billables.push(pricing.and_then(|p| p.billable));
+        errors.push(Json(
+            without_nul(
+                &serde_json::to_value(&update.errors)
+                    .map_err(|e| StoreError::Database(e.to_string()))?,
+            )
+            .into_owned(),
+        ));
+        raws.push(Json(without_nul(&update.raw)));
+    }
+    let rows = sqlx::query(
+        "WITH input AS (
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],
+                                  $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],
+                                  $10::boolean[], $11::jsonb[], $12::jsonb[])
+                  WITH ORDINALITY AS i(workspace_id, number_id, wamid, status, timestamp,
+                                       recipient_id, biz_opaque, pricing_category, pricing_type,
+                                       billable, errors, raw, position)
+         ), inserted AS (
+             INSERT INTO message_statuses (workspace_id, number_id, wamid, status, timestamp,
+                                           recipient_id, biz_opaque, pricing_category,
+                                           pricing_type, billable, errors, raw, received_at)
+             SELECT workspace_id, number_id, wamid, status, timestamp, recipient_id, biz_opaque,
+                    pricing_category, pricing_type, billable, errors, raw, $13
+             FROM input
+             ORDER BY position
+             ON CONFLICT (number_id, wamid, status) DO NOTHING
+             RETURNING number_id, wamid, status
+         ), targets AS (
+             SELECT m.id, m.workspace_id, m.conversation_id, m.status, m.number_id, m.wamid
+             FROM messages AS m
+             WHERE m.id IN (SELECT (SELECT t.id FROM messages AS t
+                                    WHERE t.number_id = i.number_id AND t.wamid = i.wamid
+                                      AND t.direction = 'out')
+                            FROM input AS i)
+             ORDER BY m.id
+             FOR NO KEY UPDATE OF m
+         )
+         SELECT false AS target, NULL::bigint AS id, NULL::bigint AS workspace_id,
+                NULL::bigint AS conversation_id, status, number_id, wamid
+         FROM inserted
+         UNION ALL
+         SELECT true, id, workspace_id, conversation_id, status, number_id, wamid FROM targets",
+    )
+    .bind(&workspaces)
+    .bind(&numbers)
+    .bind(&wamids)
+    .bind(&statuses)
+    .bind(&timestamps)
+    .bind(&recipients)
+    .bind(&callbacks)
+    .bind(&categories)
+    .bind(&pricing_types)
+    .bind(&billables)
+    .bind(&errors)
+    .bind(&raws)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut inserted = HashSet::new();
+    let mut known = HashMap::new();
+    for row in &rows {
+        let number: i64 = get(row, "number_id")?;
+        let wamid: String = get(row, "wamid")?;
+        if get::<bool, _>(row, "target")? {
+            known.insert(
+                (number, wamid),
+                Applied {
+                    target: target_from_row(row)?,
+                    changed: false,
+                    pricing_category: None,
+                    pricing_type: None,
+                    billable: None,
+                    error: None,
+                },
+            );
+        } else {
+            inserted.insert((number, wamid, get(row, "status")?));
+        }
+    }
+    Ok((inserted, known))
+}
+
+/// Writes what the statuses did to their messages (already locked) and appends the `status`
+/// events, in one statement.
+async fn apply_statuses(
+    conn: &mut Conn,
+    changed: &[&Applied],
+    events: &[StatusEvent],
+    now: Millis,
+) -> Result<()> {
+    if changed.is_empty() && events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = changed.iter().map(|a| a.target.id).collect();
+    let statuses: Vec<&str> = changed.iter().map(|a| a.target.status.as_str()).collect();
+    let categories: Vec<Option<Cow<str>>> = changed
+        .iter()
+        .map(|a| a.pricing_category.as_deref().map(pg_text))
+        .collect();
+    let pricing_types: Vec<Option<Cow<str>>> = changed
+        .iter()
+        .map(|a| a.pricing_type.as_deref().map(pg_text))
+        .collect();
+    let billables: Vec<Option<bool>> = changed.iter().map(|a| a.billable).collect();
+    let codes: Vec<Option<i64>> = changed
+        .iter()
+        .map(|a| a.error.as_ref().map(|e| e.code))
+        .collect();
+    let titles: Vec<Option<Cow<str>>> = changed
+        .iter()
+        .map(|a| a.error.as_ref().map(|e| pg_text(&e.title)))
+        .collect();
+    let details: Vec<Option<Cow<str>>> = changed
+        .iter()
+        .map(|a| a.error.as_ref().and_then(|e| e.details.as_deref()).map(pg_text))
+        .collect();
+    let event_workspaces: Vec<i64> = events.iter().map(|e| e.workspace).collect();
+    let event_conversations: Vec<i64> = events.iter().map(|e| e.conversation).collect();
+    let event_messages: Vec<i64> = events.iter().map(|e| e.message).collect();
+    let event_data: Vec<Json<&Value>> = events.iter().map(|e| Json(&e.data)).collect();
+    sqlx::query(
+        "WITH updated AS (
+             UPDATE messages AS m SET
+                 status = t.status,
+                 pricing_category = COALESCE(t.pricing_category, m.pricing_category),
+                 pricing_type = COALESCE(t.pricing_type, m.pricing_type),
+                 billable = COALESCE(t.billable, m.billable),
+                 error_code = COALESCE(t.error_code, m.error_code),
+                 error_title = COALESCE(t.error_title, m.error_title),
+                 error_details = COALESCE(t.error_details, m.error_details),
+                 updated_at = $13
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[],
+                         $6::bigint[], $7::text[], $8::text[])
+                  AS t(id, status, pricing_category, pricing_type, billable, error_code,
+                       error_title, error_details)
+             WHERE m.id = t.id
+         )
+         INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
+         SELECT e.workspace_id, e.conversation_id, 'status', e.message_id, e.data, $13
+         FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::jsonb[])
+              WITH ORDINALITY AS e(workspace_id, conversation_id, message_id, data, position)
+         ORDER BY e.position",
+    )
+    .bind(&ids)
+    .bind(&statuses)
+    .bind(&categories)
+    .bind(&pricing_types)
+    .bind(&billables)
+    .bind(&codes)
+    .bind(&titles)
+    .bind(&details)
+    .bind(&event_workspaces)
+    .bind(&event_conversations)
+    .bind(&event_messages)
+    .bind(&event_data)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }

@@ -20,6 +20,7 @@ use rows::{
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Row, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Conversations listed when a filter asks for `limit: 0` (the `Default` filter).
 const DEFAULT_CONVERSATION_LIMIT: u32 = 100;
@@ -30,6 +31,8 @@ pub struct PgStore {
     pool: PgPool,
     /// The schema every connection is confined to, when opened with [`PgStore::connect_in_schema`].
     schema: Option<String>,
+    /// Webhook routing (`phone_number_id` → number), shared by the clones of this store.
+    routes: Arc<ingest::RouteCache>,
 }
 
 pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
@@ -61,6 +64,14 @@ fn parse_url(url: &str) -> Result<PgConnectOptions> {
         .map_err(|e| StoreError::Database(format!("URL do PostgreSQL inválida: {e}")))
 }
 
+/// No health check (a round trip) before each use of a pooled connection: a broken connection
+/// fails its statement, which the caller sees as a database error like any other, and is dropped.
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .test_before_acquire(false)
+}
+
 /// Schema names are put in SQL as identifiers, so only plain lowercase names are accepted.
 fn check_schema_name(schema: &str) -> Result<()> {
     let plain = !schema.is_empty()
@@ -81,12 +92,15 @@ fn check_schema_name(schema: &str) -> Result<()> {
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db`). Does not migrate.
     pub async fn connect(url: &str) -> Result<PgStore> {
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+        let pool = pool_options()
             .connect_with(parse_url(url)?)
             .await
             .map_err(db_err)?;
-        Ok(PgStore { pool, schema: None })
+        Ok(PgStore {
+            pool,
+            schema: None,
+            routes: Arc::default(),
+        })
     }
 
     /// Connects with every connection's `search_path` set to `schema`, creating the schema when
@@ -104,14 +118,14 @@ impl PgStore {
         .await
         .map_err(db_err)?;
         conn.close().await.map_err(db_err)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+        let pool = pool_options()
             .connect_with(options.options([("search_path", schema)]))
             .await
             .map_err(db_err)?;
         Ok(PgStore {
             pool,
             schema: Some(schema.to_owned()),
+            routes: Arc::default(),
         })
     }
 
@@ -339,7 +353,7 @@ impl Store for PgStore {
 
     async fn ingest(&self, deliveries: &[WebhookBatch], now: Millis) -> Result<Vec<IngestReport>> {
         let mut tx = self.write_tx().await?;
-        let reports = ingest::ingest(&mut tx, deliveries, now).await?;
+        let reports = ingest::ingest(&mut tx, &self.routes, deliveries, now).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(reports)
     }
