@@ -215,6 +215,58 @@ pub fn demo_people(data: &DataSet) -> Vec<DemoPerson> {
         .collect()
 }
 
+/// `GET /simulator/api/subscribers`: the demo subscribers as the phone page and tests need them
+/// (name, wa_id, masked document, open invoices with boleto line and Pix code), read live from the
+/// demo management system so payments made meanwhile show.
+pub fn subscribers_route(control: balcao_erp_fake::FakeControl) -> axum::Router {
+    axum::Router::new().route(
+        "/simulator/api/subscribers",
+        axum::routing::get(move || {
+            let control = control.clone();
+            async move { axum::Json(subscribers_json(&control.dataset())) }
+        }),
+    )
+}
+
+pub fn subscribers_json(data: &DataSet) -> serde_json::Value {
+    let subscribers: Vec<serde_json::Value> = data
+        .subscribers
+        .iter()
+        .filter(|s| !s.phones.is_empty())
+        .map(|s| {
+            let document = balcao_domain::br::document::Document::parse(&s.document)
+                .map(|d| d.redacted())
+                .unwrap_or_default();
+            let invoices: Vec<serde_json::Value> = s
+                .invoices
+                .iter()
+                .filter(|i| i.status.is_unpaid())
+                .map(|i| {
+                    serde_json::json!({
+                        "id": i.id,
+                        "status": i.status,
+                        "due_date": i.due_date.to_string(),
+                        "amount_cents": i.amount_cents,
+                        "amount_due_cents": i.amount_due_cents(),
+                        "digitable_line": i.digitable_line,
+                        "pix_code": i.pix_code,
+                        "pdf_url": i.pdf_url,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "name": s.name,
+                "wa_id": s.phones[0],
+                "phones": s.phones,
+                "document_masked": document,
+                "contracts": s.contracts.iter().map(|c| serde_json::json!({"id": c.id, "plan": c.plan, "status": c.status, "online": c.online})).collect::<Vec<_>>(),
+                "open_invoices": invoices,
+            })
+        })
+        .collect();
+    serde_json::json!({ "subscribers": subscribers })
+}
+
 pub async fn run(args: DemoArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -239,7 +291,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     let simulator = Simulator::new(setup.simulator);
     simulator.spawn_workers();
     let options = app::Options {
-        extra_routes: Some(simulator.router()),
+        extra_routes: Some(simulator.router().merge(subscribers_route(fake.control.clone()))),
         ..Default::default()
     };
     let running = app::start(&setup.config, store.clone(), listener, options).await?;

@@ -44,8 +44,12 @@ impl Harness {
             .unwrap();
         let sim = Simulator::new(setup.simulator.clone());
         sim.spawn_workers();
+        let extra = match options.extra_routes {
+            Some(routes) => sim.router().merge(routes),
+            None => sim.router(),
+        };
         let options = Options {
-            extra_routes: Some(sim.router()),
+            extra_routes: Some(extra),
             ..options
         };
         let running = app::start(&setup.config, store, listener, options)
@@ -69,10 +73,14 @@ impl Harness {
         subscribers: usize,
     ) -> (Harness, balcao_erp_fake::RunningFake) {
         let fake = demo::start_fake_erp(system, subscribers, 7).await.unwrap();
+        let options = Options {
+            extra_routes: Some(demo::subscribers_route(fake.control.clone())),
+            ..Options::default()
+        };
         let h = Self::start_with(
             None,
             |setup| demo::attach_fake_erp(setup, &fake),
-            Options::default(),
+            options,
         )
         .await;
         (h, fake)
