@@ -5,6 +5,7 @@
 use crate::config::Config;
 use axum::Router;
 use balcao_domain::NumberId;
+use balcao_engine::bot::{BotConfig, BotProfile, BotRunner};
 use balcao_engine::bus::EventBus;
 use balcao_engine::erp::ErpDirectory;
 use balcao_engine::ingest::{IngestConfig, Ingestor};
@@ -197,6 +198,43 @@ pub async fn provision(
     Ok(())
 }
 
+/// The bot settings of the workspaces whose configuration names texts or intent files.
+pub async fn bot_profiles(
+    store: &dyn Store,
+    config: &Config,
+) -> Result<HashMap<balcao_domain::WorkspaceId, BotProfile>, String> {
+    let mut out = HashMap::new();
+    for ws_config in &config.workspaces {
+        let Some(files) = &ws_config.bot else {
+            continue;
+        };
+        let ws = store
+            .workspace_by_slug(&ws_config.slug)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("workspace {} ausente", ws_config.slug))?;
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("não foi possível ler {}: {e}", path.display()))
+        };
+        let mut profile = BotProfile::default();
+        if let Some(path) = &files.texts {
+            let texts = balcao_bot::Texts::from_json(&read(path)?)
+                .map_err(|e| format!("textos do bot em {}: {e}", path.display()))?;
+            profile.texts = Arc::new(texts);
+        }
+        if let Some(path) = &files.intents {
+            let matcher_config = balcao_intent::MatcherConfig::from_json(&read(path)?)
+                .map_err(|e| format!("intenções em {}: {e}", path.display()))?;
+            let matcher = balcao_intent::Matcher::new(matcher_config)
+                .map_err(|e| format!("intenções em {}: {e}", path.display()))?;
+            profile.matcher = Arc::new(matcher);
+        }
+        out.insert(ws.id, profile);
+    }
+    Ok(out)
+}
+
 /// Number of distinct `{{n}}` placeholders in a template body.
 pub fn count_placeholders(body: &str) -> u32 {
     let mut seen = std::collections::BTreeSet::new();
@@ -242,6 +280,7 @@ pub fn http_client() -> reqwest::Client {
 
 pub struct Options {
     pub sender: SenderConfig,
+    pub bot: BotConfig,
     pub payments: PaymentSyncConfig,
     pub ingest: IngestConfig,
     pub clock: SharedClock,
@@ -253,6 +292,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             sender: SenderConfig::default(),
+            bot: BotConfig::default(),
             payments: PaymentSyncConfig::default(),
             ingest: IngestConfig::default(),
             clock: Arc::new(SystemClock),
@@ -369,6 +409,20 @@ pub async fn start(
         config: options.payments.clone(),
     };
     tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
+
+    let bot = BotRunner {
+        store: store.clone(),
+        erp: erp.clone(),
+        outbox: outbox.clone(),
+        clock: clock.clone(),
+        bus: bus.clone(),
+        config: options.bot.clone(),
+        profiles: Arc::new(std::sync::RwLock::new(
+            bot_profiles(store.as_ref(), config).await?,
+        )),
+        default_profile: BotProfile::default(),
+    };
+    tasks.push(tokio::spawn(bot.run(shutdown_rx.clone())));
 
     let state = balcao_web::AppState {
         store: store.clone(),

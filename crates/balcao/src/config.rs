@@ -105,6 +105,17 @@ pub struct WorkspaceConfig {
     pub numbers: Vec<NumberConfig>,
     #[serde(default)]
     pub erp: Option<ErpConfig>,
+    #[serde(default)]
+    pub bot: Option<BotFiles>,
+}
+
+/// The workspace's own bot texts and intent keywords (JSON files; missing entries keep the
+/// built-in pt-BR defaults).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotFiles {
+    pub texts: Option<PathBuf>,
+    pub intents: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

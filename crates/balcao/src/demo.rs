@@ -135,6 +135,7 @@ pub fn demo_setup(
                 templates: templates.iter().map(|(t, _)| t.clone()).collect(),
             }],
             erp: None,
+            bot: None,
         }],
     };
     let simulator = SimulatorConfig {
@@ -291,7 +292,11 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     let simulator = Simulator::new(setup.simulator);
     simulator.spawn_workers();
     let options = app::Options {
-        extra_routes: Some(simulator.router().merge(subscribers_route(fake.control.clone()))),
+        extra_routes: Some(
+            simulator
+                .router()
+                .merge(subscribers_route(fake.control.clone())),
+        ),
         ..Default::default()
     };
     let running = app::start(&setup.config, store.clone(), listener, options).await?;

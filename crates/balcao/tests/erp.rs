@@ -332,18 +332,51 @@ async fn a_down_management_system_is_a_clear_error_not_a_crash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_lists_its_subscribers_with_payable_invoices() {
     let (h, fake) = Harness::start_with_erp("sgp", 20).await;
-    let v: Value = h.http.get(h.url("/simulator/api/subscribers")).send().await.unwrap().json().await.unwrap();
+    let v: Value = h
+        .http
+        .get(h.url("/simulator/api/subscribers"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let list = v["subscribers"].as_array().unwrap();
     assert!(!list.is_empty());
-    let with_invoice = list.iter().find(|s| !s["open_invoices"].as_array().unwrap().is_empty()).unwrap();
+    let with_invoice = list
+        .iter()
+        .find(|s| !s["open_invoices"].as_array().unwrap().is_empty())
+        .unwrap();
     let invoice = &with_invoice["open_invoices"][0];
-    assert!(balcao_domain::br::boleto::Boleto::parse(invoice["digitable_line"].as_str().unwrap()).is_ok());
+    assert!(
+        balcao_domain::br::boleto::Boleto::parse(invoice["digitable_line"].as_str().unwrap())
+            .is_ok()
+    );
     assert!(balcao_domain::br::pix::PixCode::parse(invoice["pix_code"].as_str().unwrap()).is_ok());
-    assert!(with_invoice["document_masked"].as_str().unwrap().contains('*'), "documents are masked");
+    assert!(
+        with_invoice["document_masked"]
+            .as_str()
+            .unwrap()
+            .contains('*'),
+        "documents are masked"
+    );
     // Paying in the management system shows at once.
     let id = invoice["id"].as_u64().unwrap();
     assert!(fake.control.mark_paid(id, jiff::Timestamp::now()));
-    let v: Value = h.http.get(h.url("/simulator/api/subscribers")).send().await.unwrap().json().await.unwrap();
-    let still_open = v["subscribers"].as_array().unwrap().iter().flat_map(|s| s["open_invoices"].as_array().unwrap().iter()).any(|i| i["id"] == id);
+    let v: Value = h
+        .http
+        .get(h.url("/simulator/api/subscribers"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let still_open = v["subscribers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["open_invoices"].as_array().unwrap().iter())
+        .any(|i| i["id"] == id);
     assert!(!still_open);
 }

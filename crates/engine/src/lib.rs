@@ -6,6 +6,7 @@
 //!   reconciliation;
 //! - [`bus::EventBus`]: in-process notifications after commit (SSE and later issues subscribe).
 
+pub mod bot;
 pub mod bus;
 pub mod erp;
 pub mod ingest;

@@ -1,16 +1,24 @@
 //! Webhook ingestion, set-based: a group of deliveries costs a fixed handful of statements whatever
-//! its size. Each statement takes its rows as typed arrays (`unnest`, sent in binary) and does all
-//! its work in one round trip with data-modifying CTEs: inbound messages cost three statements
-//! (senders, conversations, messages with their events and conversation times), statuses two.
-//! Only the rare paths (unknown numbers, messages without a wa_id, reconciliation by callback data)
-//! go row by row. Runs inside the caller's transaction.
+//! its size. Each statement takes its rows as typed arrays (`unnest`, sent in binary) and does its
+//! work in one round trip with data-modifying CTEs: inbound messages cost three statements
+//! (senders, conversations, messages with their events), statuses two. Only the rare paths
+//! (unknown numbers, messages without a wa_id, reconciliation by callback data) go row by row.
+//! Runs inside the caller's transaction.
 //!
-//! Lookups of existing rows are correlated subqueries on unique indexes (one index probe per input
-//! row), so their cost follows the group, never the table, whatever the planner's statistics say.
+//! Plans must stay right as tables grow. sqlx prepares each statement once per connection and
+//! PostgreSQL switches to a generic plan after five executions, keeping it until the table's
+//! statistics change — and a generic plan made while a table was small (a fresh install, or any
+//! table autovacuum has not analyzed yet) is a sequential scan or a hash join over the whole
+//! table, which then costs O(table) per group for as long as the connection lives. So existing
+//! rows are only ever reached in ways whose plan cannot depend on the table's size: correlated
+//! scalar subqueries or `LATERAL` lookups on unique indexes (one index probe per input row), and
+//! `ON CONFLICT` arbiters. The one set-based `UPDATE` (statuses) is planned for its actual
+//! arguments at every call instead.
 //!
 //! Lock order, so concurrent ingest transactions cannot deadlock each other: contacts first
 //! (sorted by workspace and match key, held to the end), then the conversations of those contacts
-//! (only ever touched by whoever holds the contact), then outbound messages (sorted by id).
+//! (sorted; only ever touched by whoever holds the contact), then outbound messages (sorted by
+//! number and wamid).
 
 use crate::db_err;
 use crate::write::{
@@ -26,7 +34,7 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 type Conn = PgConnection;
@@ -56,12 +64,18 @@ pub(crate) struct RouteCache(Mutex<HashMap<String, Routed>>);
 
 impl RouteCache {
     fn get(&self, phone_number_id: &str) -> Option<Routed> {
-        let known = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         known.get(phone_number_id).copied()
     }
 
     fn insert(&self, phone_number_id: &str, routed: Routed) {
-        let mut known = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut known = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         known.insert(phone_number_id.to_owned(), routed);
     }
 }
@@ -232,20 +246,18 @@ async fn ingest_messages(
         return Ok(());
     }
 
-    let conversations = open_conversations(conn, &arrivals).await?;
-    let conversation_of =
-        |arrival: &Arrival| conversations[&(arrival.contact, arrival.candidate.routed.number)];
-    let ids = insert_messages(conn, &arrivals, &conversation_of, now).await?;
+    let stored = store_messages(conn, &arrivals, now).await?;
     for arrival in &arrivals {
         let candidate = &arrival.candidate;
         let report = &mut reports[candidate.delivery];
         let key = (candidate.routed.number, candidate.wamid.to_string());
-        let Some(&id) = ids.get(&key) else {
+        let Some(&id) = stored.messages.get(&key) else {
             // Stored meanwhile by a concurrent writer.
             report.messages_duplicate += 1;
             continue;
         };
-        let conversation = ConversationId(conversation_of(arrival));
+        let conversation = stored.conversations[&(arrival.contact, candidate.routed.number)];
+        let conversation = ConversationId(conversation);
         report.messages_new += 1;
         report.new_messages.push(MessageId(id));
         if !report.conversations.contains(&conversation) {
@@ -292,9 +304,10 @@ async fn upsert_senders(
     }
     let rows = sqlx::query(
         r#"WITH input AS (
+               -- A scalar subquery, not EXISTS: EXISTS may be planned as a hash of all messages.
                SELECT i.*,
-                      EXISTS (SELECT 1 FROM messages AS m
-                              WHERE m.number_id = i.number_id AND m.wamid = i.wamid) AS stored
+                      (SELECT true FROM messages AS m
+                       WHERE m.number_id = i.number_id AND m.wamid = i.wamid) IS NOT NULL AS stored
                FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[],
                            $6::text[], $7::text[])
                     WITH ORDINALITY AS i(number_id, wamid, workspace_id, wa_id, match_key,
@@ -378,187 +391,133 @@ async fn contact_by_user_id(
     row.map(|r| get(&r, 0)).transpose()
 }
 
-/// The open conversation of every (contact, number) among the arrivals, opening the missing ones
-/// (with the referral of their first message), in one statement. Returns (contact, number) →
-/// conversation id.
-async fn open_conversations(
-    conn: &mut Conn,
-    arrivals: &[Arrival<'_>],
-) -> Result<HashMap<(i64, i64), i64>> {
-    // Sorted, so concurrent writers open conversations in one order.
-    let mut first: BTreeMap<(i64, i64), &Arrival> = BTreeMap::new();
-    for arrival in arrivals {
-        first
-            .entry((arrival.contact, arrival.candidate.routed.number))
-            .or_insert(arrival);
-    }
-    let count = first.len();
-    let mut contacts = Vec::with_capacity(count);
-    let mut numbers = Vec::with_capacity(count);
-    let mut workspaces = Vec::with_capacity(count);
-    let mut opened_at = Vec::with_capacity(count);
-    let mut referrals = Vec::with_capacity(count);
-    for (&(contact, number), arrival) in &first {
-        let message = arrival.candidate.message;
-        contacts.push(contact);
-        numbers.push(number);
-        workspaces.push(arrival.candidate.routed.workspace);
-        opened_at.push(message.timestamp);
-        let referral = match &message.referral {
-            Some(referral) => Some(Json(without_nul(
-                &serde_json::to_value(referral)
-                    .map_err(|e| StoreError::Database(e.to_string()))?,
-            )
-            .into_owned())),
-            None => None,
-        };
-        referrals.push(referral);
-    }
-    let rows = sqlx::query(
-        "WITH wanted AS (
-             SELECT w.*,
-                    (SELECT c.id FROM conversations AS c
-                     WHERE c.contact_id = w.contact_id AND c.number_id = w.number_id
-                       AND c.status = 'open') AS id
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[])
-                  WITH ORDINALITY AS w(contact_id, number_id, workspace_id, opened_at, referral,
-                                       position)
-         ), opened AS (
-             INSERT INTO conversations (workspace_id, number_id, contact_id, status, opened_at,
-                                        last_message_at, referral)
-             SELECT workspace_id, number_id, contact_id, 'open', opened_at, opened_at, referral
-             FROM wanted WHERE id IS NULL
-             ORDER BY position
-             ON CONFLICT (contact_id, number_id) WHERE status = 'open' DO NOTHING
-             RETURNING id, contact_id, number_id
-         )
-         SELECT id, contact_id, number_id FROM wanted WHERE id IS NOT NULL
-         UNION ALL
-         SELECT id, contact_id, number_id FROM opened",
-    )
-    .bind(&contacts)
-    .bind(&numbers)
-    .bind(&workspaces)
-    .bind(&opened_at)
-    .bind(&referrals)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let mut open = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        open.insert((get(row, 1)?, get(row, 2)?), get(row, 0)?);
-    }
-    let racing: Vec<(i64, i64)> = first
-        .keys()
-        .filter(|pair| !open.contains_key(*pair))
-        .copied()
-        .collect();
-    if !racing.is_empty() {
-        // Opened by a concurrent writer after this statement's snapshot; visible now.
-        let (contacts, numbers): (Vec<i64>, Vec<i64>) = racing.into_iter().unzip();
-        let rows = sqlx::query(
-            "SELECT (SELECT c.id FROM conversations AS c
-                     WHERE c.contact_id = w.contact_id AND c.number_id = w.number_id
-                       AND c.status = 'open'),
-                    w.contact_id, w.number_id
-             FROM unnest($1::bigint[], $2::bigint[]) AS w(contact_id, number_id)",
-        )
-        .bind(&contacts)
-        .bind(&numbers)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        for row in &rows {
-            let id: Option<i64> = get(row, 0)?;
-            let id = id.ok_or_else(|| {
-                StoreError::Database("conversa aberta não encontrada após conflito".into())
-            })?;
-            open.insert((get(row, 1)?, get(row, 2)?), id);
-        }
-    }
-    Ok(open)
+/// What [`store_messages`] wrote.
+struct Stored {
+    /// (contact, number) → its open conversation.
+    conversations: HashMap<(i64, i64), i64>,
+    /// (number, wamid) → id, of the messages inserted.
+    messages: HashMap<(i64, String), i64>,
 }
 
-/// Inserts the messages (a wamid stored meanwhile by a concurrent writer is skipped), appends a
-/// `message_in` event for each one inserted and refreshes its conversation's `last_inbound_at` and
-/// `last_message_at`, in one statement. Returns (number, wamid) → id of the inserted ones.
-async fn insert_messages(
-    conn: &mut Conn,
-    arrivals: &[Arrival<'_>],
-    conversation_of: &impl Fn(&Arrival) -> i64,
-    now: Millis,
-) -> Result<HashMap<(i64, String), i64>> {
+/// In one statement: finds the open conversation of every (contact, number) among the arrivals or
+/// opens it (with the referral and time of its first message) and moves its `last_inbound_at` and
+/// `last_message_at` to its newest message — one upsert, conversations locked in (contact,
+/// number) order — then inserts the messages (a wamid stored meanwhile by a concurrent writer is
+/// skipped) and appends a `message_in` event for each one inserted.
+///
+/// The conversation times move even for a message a concurrent writer stores first; that writer
+/// moves them to the same value (`GREATEST`), so nothing changes.
+async fn store_messages(conn: &mut Conn, arrivals: &[Arrival<'_>], now: Millis) -> Result<Stored> {
     let count = arrivals.len();
     let mut workspaces = Vec::with_capacity(count);
     let mut numbers = Vec::with_capacity(count);
-    let mut conversations = Vec::with_capacity(count);
     let mut contacts = Vec::with_capacity(count);
     let mut wamids = Vec::with_capacity(count);
     let mut types = Vec::with_capacity(count);
     let mut texts = Vec::with_capacity(count);
     let mut payloads = Vec::with_capacity(count);
     let mut timestamps = Vec::with_capacity(count);
+    let mut referrals = Vec::with_capacity(count);
     for arrival in arrivals {
         let candidate = &arrival.candidate;
         let message = candidate.message;
         workspaces.push(candidate.routed.workspace);
         numbers.push(candidate.routed.number);
-        conversations.push(conversation_of(arrival));
         contacts.push(arrival.contact);
         wamids.push(candidate.wamid.as_ref());
         types.push(pg_text(&message.message_type));
         texts.push(message.content.display_text().map(|t| t.replace('\0', "")));
         payloads.push(Json(without_nul(&message.raw)));
         timestamps.push(message.timestamp);
+        let referral = match &message.referral {
+            Some(referral) => Some(Json(
+                without_nul(
+                    &serde_json::to_value(referral)
+                        .map_err(|e| StoreError::Database(e.to_string()))?,
+                )
+                .into_owned(),
+            )),
+            None => None,
+        };
+        referrals.push(referral);
     }
     let rows = sqlx::query(
-        "WITH inserted AS (
-             INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
-                                   wamid, message_type, text, payload, created_at, updated_at)
-             SELECT i.workspace_id, i.number_id, i.conversation_id, i.contact_id, 'in', i.wamid,
-                    i.message_type, i.text, i.payload, i.created_at, $10
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
-                         $6::text[], $7::text[], $8::jsonb[], $9::bigint[])
-                  WITH ORDINALITY AS i(workspace_id, number_id, conversation_id, contact_id, wamid,
-                                       message_type, text, payload, created_at, position)
-             ORDER BY i.position
-             ON CONFLICT (number_id, wamid) DO NOTHING
-             RETURNING id, workspace_id, number_id, conversation_id, wamid, message_type,
-                       created_at
-         ), logged AS (
-             INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
-             SELECT workspace_id, conversation_id, 'message_in', id,
-                    jsonb_build_object('wamid', wamid, 'type', message_type), $10
-             FROM inserted
-             ORDER BY id
-         ), touched AS (
-             UPDATE conversations AS c
-             SET last_inbound_at = GREATEST(c.last_inbound_at, t.at),
-                 last_message_at = GREATEST(c.last_message_at, t.at)
-             FROM (SELECT conversation_id, max(created_at) AS at FROM inserted
-                   GROUP BY conversation_id) AS t
-             WHERE c.id = t.conversation_id
-         )
-         SELECT id, number_id, wamid FROM inserted",
+        r#"WITH input AS (
+               SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],
+                                    $5::text[], $6::text[], $7::jsonb[], $8::bigint[],
+                                    $9::jsonb[])
+                    WITH ORDINALITY AS i(workspace_id, number_id, contact_id, wamid,
+                                         message_type, text, payload, created_at, referral,
+                                         position)
+           ), pairs AS (
+               SELECT DISTINCT ON (contact_id, number_id)
+                      contact_id, number_id, workspace_id, created_at AS opened_at, referral,
+                      max(created_at) OVER (PARTITION BY contact_id, number_id) AS newest
+               FROM input
+               ORDER BY contact_id, number_id, position
+           ), conversation AS (
+               INSERT INTO conversations AS c (workspace_id, number_id, contact_id, status,
+                                               opened_at, last_message_at, last_inbound_at,
+                                               referral)
+               SELECT workspace_id, number_id, contact_id, 'open', opened_at, newest, newest,
+                      referral
+               FROM pairs
+               ORDER BY contact_id, number_id
+               ON CONFLICT (contact_id, number_id) WHERE status = 'open' DO UPDATE SET
+                   last_inbound_at = GREATEST(c.last_inbound_at, excluded.last_inbound_at),
+                   last_message_at = GREATEST(c.last_message_at, excluded.last_message_at)
+               RETURNING id, contact_id, number_id
+           ), inserted AS (
+               INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id,
+                                     direction, wamid, message_type, text, payload, created_at,
+                                     updated_at)
+               SELECT i.workspace_id, i.number_id, c.id, i.contact_id, 'in', i.wamid,
+                      i.message_type, i.text, i.payload, i.created_at, $10
+               FROM input AS i
+               JOIN conversation AS c ON c.contact_id = i.contact_id AND c.number_id = i.number_id
+               ORDER BY i.position
+               ON CONFLICT (number_id, wamid) DO NOTHING
+               RETURNING id, workspace_id, number_id, conversation_id, wamid, message_type
+           ), logged AS (
+               INSERT INTO events (workspace_id, conversation_id, kind, message_id, data,
+                                   created_at)
+               SELECT workspace_id, conversation_id, 'message_in', id,
+                      jsonb_build_object('wamid', wamid, 'type', message_type), $10
+               FROM inserted
+               ORDER BY id
+           )
+           SELECT false AS message, id, contact_id AS key, number_id, NULL AS wamid
+           FROM conversation
+           UNION ALL
+           SELECT true, id, NULL, number_id, wamid FROM inserted"#,
     )
     .bind(&workspaces)
     .bind(&numbers)
-    .bind(&conversations)
     .bind(&contacts)
     .bind(&wamids)
     .bind(&types)
     .bind(&texts)
     .bind(&payloads)
     .bind(&timestamps)
+    .bind(&referrals)
     .bind(now)
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
-    let mut ids = HashMap::with_capacity(rows.len());
+    let mut stored = Stored {
+        conversations: HashMap::new(),
+        messages: HashMap::with_capacity(rows.len()),
+    };
     for row in &rows {
-        ids.insert((get(row, 1)?, get(row, 2)?), get(row, 0)?);
+        let id: i64 = get(row, "id")?;
+        let number: i64 = get(row, "number_id")?;
+        if get::<bool, _>(row, "message")? {
+            stored.messages.insert((number, get(row, "wamid")?), id);
+        } else {
+            stored.conversations.insert((get(row, "key")?, number), id);
+        }
     }
-    Ok(ids)
+    Ok(stored)
 }
 
 /// What the statuses of one call do to one outbound message.
@@ -722,14 +681,17 @@ async fn ingest_statuses(
 }
 
 /// In one statement: stores the statuses (skipping (number, wamid, status) already kept) and locks,
-/// in id order, the outbound messages their wamids belong to, so the status read here is the one
+/// in (number, wamid) order, the outbound messages their wamids belong to, so the status read here is the one
 /// to advance from even when another writer applies a status to the same message concurrently.
 /// Returns the keys inserted and (number, wamid) → the message as locked.
 async fn insert_statuses(
     conn: &mut Conn,
     candidates: &[RoutedStatus<'_>],
     now: Millis,
-) -> Result<(HashSet<(i64, String, String)>, HashMap<(i64, String), Applied>)> {
+) -> Result<(
+    HashSet<(i64, String, String)>,
+    HashMap<(i64, String), Applied>,
+)> {
     let count = candidates.len();
     let mut workspaces = Vec::with_capacity(count);
     let mut numbers = Vec::with_capacity(count);
@@ -784,14 +746,16 @@ async fn insert_statuses(
              ON CONFLICT (number_id, wamid, status) DO NOTHING
              RETURNING number_id, wamid, status
          ), targets AS (
-             SELECT m.id, m.workspace_id, m.conversation_id, m.status, m.number_id, m.wamid
-             FROM messages AS m
-             WHERE m.id IN (SELECT (SELECT t.id FROM messages AS t
-                                    WHERE t.number_id = i.number_id AND t.wamid = i.wamid
-                                      AND t.direction = 'out')
-                            FROM input AS i)
-             ORDER BY m.id
-             FOR NO KEY UPDATE OF m
+             -- One locking index probe per distinct (number, wamid), in that order.
+             SELECT m.*
+             FROM (SELECT DISTINCT number_id, wamid FROM input
+                   ORDER BY number_id, wamid OFFSET 0) AS k
+             CROSS JOIN LATERAL (
+                 SELECT t.id, t.workspace_id, t.conversation_id, t.status, t.number_id, t.wamid
+                 FROM messages AS t
+                 WHERE t.number_id = k.number_id AND t.wamid = k.wamid AND t.direction = 'out'
+                 FOR NO KEY UPDATE
+             ) AS m
          )
          SELECT false AS target, NULL::bigint AS id, NULL::bigint AS workspace_id,
                 NULL::bigint AS conversation_id, status, number_id, wamid
@@ -840,7 +804,9 @@ async fn insert_statuses(
 }
 
 /// Writes what the statuses did to their messages (already locked) and appends the `status`
-/// events, in one statement.
+/// events, in one statement. Not kept prepared: a set-based `UPDATE` is a join whose generic plan,
+/// if made while `messages` was small, would scan the whole table at every call; planned for its
+/// actual arguments it probes the primary key (the price is one more round trip).
 async fn apply_statuses(
     conn: &mut Conn,
     changed: &[&Applied],
@@ -871,7 +837,12 @@ async fn apply_statuses(
         .collect();
     let details: Vec<Option<Cow<str>>> = changed
         .iter()
-        .map(|a| a.error.as_ref().and_then(|e| e.details.as_deref()).map(pg_text))
+        .map(|a| {
+            a.error
+                .as_ref()
+                .and_then(|e| e.details.as_deref())
+                .map(pg_text)
+        })
         .collect();
     let event_workspaces: Vec<i64> = events.iter().map(|e| e.workspace).collect();
     let event_conversations: Vec<i64> = events.iter().map(|e| e.conversation).collect();
@@ -900,6 +871,7 @@ async fn apply_statuses(
               WITH ORDINALITY AS e(workspace_id, conversation_id, message_id, data, position)
          ORDER BY e.position",
     )
+    .persistent(false)
     .bind(&ids)
     .bind(&statuses)
     .bind(&categories)

@@ -2,6 +2,7 @@
 //! `FOR UPDATE SKIP LOCKED`, timestamps as BIGINT unix milliseconds, JSON as JSONB. Several nodes
 //! may share one database.
 
+mod bot;
 mod erp;
 mod ingest;
 mod migrate;
@@ -17,7 +18,7 @@ use rows::{
     contact_columns, conversation_select, event_columns, message_columns, number_columns,
     workspace_columns,
 };
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, Postgres, Row, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -50,18 +51,37 @@ pub(crate) fn db_err(error: sqlx::Error) -> StoreError {
     }
 }
 
-/// Connection options for `url`, with every statement planned for its actual arguments.
-///
-/// sqlx prepares each statement once per connection; after five executions PostgreSQL may switch
-/// to a generic plan and keep it for the life of the connection. A generic plan made while a table
-/// was still small (a fresh install, or any table before its first ANALYZE) can be a scan that
-/// grows with the table — `wamid = ANY($2)` checked as a filter over every message of a number
-/// made ingestion O(n) per group. Our statements are short, so planning each execution costs
-/// little and keeps plans right as tables grow.
 fn parse_url(url: &str) -> Result<PgConnectOptions> {
-    PgConnectOptions::from_str(url)
-        .map(|options| options.options([("plan_cache_mode", "force_custom_plan")]))
-        .map_err(|e| StoreError::Database(format!("URL do PostgreSQL inválida: {e}")))
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Database(format!("URL do PostgreSQL inválida: {e}")))?;
+    let sslmode_chosen = url_sets_sslmode(url) || std::env::var_os("PGSSLMODE").is_some();
+    if !sslmode_chosen && is_loopback(options.get_host()) {
+        // TLS to this same machine protects nothing, and costs more than the encryption: sqlx 0.9
+        // leaves Nagle's algorithm on, so a statement larger than one TLS record (16 KiB, below
+        // the loopback MSS) waits for the server's delayed ACK — 40 ms per large group commit.
+        // An explicit `sslmode` (URL or PGSSLMODE) is always obeyed.
+        return Ok(options.ssl_mode(PgSslMode::Allow));
+    }
+    Ok(options)
+}
+
+/// Whether the URL's query names an SSL mode (`sslmode` or `ssl-mode`, as sqlx reads them).
+fn url_sets_sslmode(url: &str) -> bool {
+    let Some((_, query)) = url.split_once('?') else {
+        return false;
+    };
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
+        .any(|key| key == "sslmode" || key == "ssl-mode")
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// No health check (a round trip) before each use of a pooled connection: a broken connection
@@ -676,6 +696,29 @@ impl Store for PgStore {
     ) -> Result<Vec<PaymentEvent>> {
         self.payment_events_impl(workspace, after, limit).await
     }
+
+    async fn bot_session(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Option<BotSession>> {
+        self.bot_session_impl(workspace, conversation).await
+    }
+
+    async fn save_bot_session(&self, session: &BotSession, events: &[NewEvent]) -> Result<()> {
+        self.save_bot_session_impl(session, events).await
+    }
+
+    async fn due_bot_timers(&self, now: Millis, limit: u32) -> Result<Vec<BotSession>> {
+        self.due_bot_timers_impl(now, limit).await
+    }
+
+    async fn conversations_awaiting_bot(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(WorkspaceId, ConversationId)>> {
+        self.conversations_awaiting_bot_impl(limit).await
+    }
 }
 
 /// Lifecycle order, for a stable listing of counts.
@@ -688,5 +731,47 @@ fn status_order(status: DeliveryStatus) -> u8 {
         DeliveryStatus::Delivered => 4,
         DeliveryStatus::Read => 5,
         DeliveryStatus::Failed => 6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssl_mode_of(url: &str) -> PgSslMode {
+        parse_url(url).expect("valid URL").get_ssl_mode()
+    }
+
+    #[test]
+    fn loopback_without_an_ssl_mode_skips_tls() {
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return;
+        }
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres://postgres@localhost/test?application_name=balcao",
+            "postgres://postgres@[::1]:5432/test",
+        ] {
+            assert!(matches!(ssl_mode_of(url), PgSslMode::Allow), "{url}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_ssl_mode_or_a_remote_host_is_left_alone() {
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return;
+        }
+        assert!(matches!(
+            ssl_mode_of("postgres://postgres@127.0.0.1/test?sslmode=require"),
+            PgSslMode::Require
+        ));
+        assert!(matches!(
+            ssl_mode_of("postgres://postgres@localhost/test?ssl-mode=verify-full"),
+            PgSslMode::VerifyFull
+        ));
+        assert!(matches!(
+            ssl_mode_of("postgres://postgres@db.example.com/test"),
+            PgSslMode::Prefer
+        ));
     }
 }

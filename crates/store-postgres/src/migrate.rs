@@ -11,6 +11,7 @@ use sqlx::{PgPool, Row};
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (3, "erp", include_str!("../migrations/0003_erp.sql")),
+    (4, "bot", include_str!("../migrations/0004_bot.sql")),
 ];
 
 pub(crate) async fn run(pool: &PgPool, now: i64) -> Result<Vec<i64>> {

@@ -2,6 +2,7 @@
 //! is `BEGIN IMMEDIATE`, serialised through it) plus a pool of readers, in WAL mode with
 //! `synchronous=NORMAL`. Timestamps are INTEGER unix milliseconds, JSON is TEXT.
 
+mod bot;
 mod erp;
 mod ingest;
 mod migrate;
@@ -745,6 +746,29 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<PaymentEvent>> {
         self.payment_events_impl(workspace, after, limit).await
+    }
+
+    async fn bot_session(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Option<BotSession>> {
+        self.bot_session_impl(workspace, conversation).await
+    }
+
+    async fn save_bot_session(&self, session: &BotSession, events: &[NewEvent]) -> Result<()> {
+        self.save_bot_session_impl(session, events).await
+    }
+
+    async fn due_bot_timers(&self, now: Millis, limit: u32) -> Result<Vec<BotSession>> {
+        self.due_bot_timers_impl(now, limit).await
+    }
+
+    async fn conversations_awaiting_bot(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(WorkspaceId, ConversationId)>> {
+        self.conversations_awaiting_bot_impl(limit).await
     }
 }
 

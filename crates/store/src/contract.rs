@@ -56,6 +56,11 @@ macro_rules! contract_suite {
             nul_characters_do_not_block_ingestion,
             erp_connection_is_per_workspace_and_resets_the_cursor,
             payments_are_recorded_once_with_the_cursor,
+            bot_session_round_trip_and_upsert,
+            bot_session_events_are_appended_in_the_same_transaction,
+            bot_sessions_are_isolated_per_workspace,
+            due_bot_timers_are_live_and_oldest_first,
+            conversations_awaiting_bot_follow_inbound_messages,
         );
     };
 }
@@ -2207,4 +2212,270 @@ pub async fn payments_are_recorded_once_with_the_cursor<S: Store + Clone>(store:
         .unwrap();
     assert_eq!(after.len(), 2);
     assert_eq!(store.payment_events(b, None, 10).await.unwrap().len(), 1);
+}
+
+// ---- self-service bot ----------------------------------------------------------------------
+
+/// A distinct valid Brazilian mobile wa_id per `i`.
+fn phone(i: u32) -> String {
+    format!("55119876{:05}", 10_000 + i)
+}
+
+/// Ingests one text message from `from` on `phone_number_id`; returns its conversation and id.
+async fn inbound<S: Store>(
+    store: &S,
+    phone_number_id: &str,
+    wamid: &str,
+    from: &str,
+    at: Millis,
+) -> (ConversationId, MessageId) {
+    let report = ingest_one(
+        store,
+        batch(
+            vec![text_message(phone_number_id, wamid, from, at, "oi")],
+            vec![],
+        ),
+        at,
+    )
+    .await;
+    assert_eq!(report.new_messages.len(), 1, "{wamid} is new");
+    (report.conversations[0], report.new_messages[0])
+}
+
+fn session(
+    ws: WorkspaceId,
+    conversation: ConversationId,
+    protocol: &str,
+    last_message_id: Option<MessageId>,
+    timer_due_at: Option<Millis>,
+    finished: bool,
+) -> BotSession {
+    BotSession {
+        workspace_id: ws,
+        conversation_id: conversation,
+        protocol: protocol.into(),
+        state: json!({ "step": "menu", "attempts": 1 }),
+        last_message_id,
+        timer_due_at,
+        finished,
+        updated_at: T0 + 10,
+    }
+}
+
+async fn awaiting<S: Store>(store: &S, limit: u32) -> Vec<(WorkspaceId, ConversationId)> {
+    store
+        .conversations_awaiting_bot(limit)
+        .await
+        .expect("conversations awaiting the bot")
+}
+
+pub async fn bot_session_round_trip_and_upsert<S: Store + Clone>(store: &S) {
+    let (ws, _) = setup(store).await;
+    let (c, m1) = inbound(store, "pn-1", "wamid.b1", PHONE_A, T0).await;
+    assert!(store.bot_session(ws, c).await.unwrap().is_none());
+    let first = session(ws, c, "20250615000001", None, None, false);
+    store.save_bot_session(&first, &[]).await.unwrap();
+    assert_eq!(store.bot_session(ws, c).await.unwrap(), Some(first));
+    let second = BotSession {
+        state: json!({ "step": "handoff", "queue": "financeiro", "text": "Olá, é a Maria" }),
+        last_message_id: Some(m1),
+        timer_due_at: Some(T0 + 60_000),
+        finished: true,
+        updated_at: T0 + 20,
+        ..session(ws, c, "20250615000001", None, None, false)
+    };
+    store.save_bot_session(&second, &[]).await.unwrap();
+    assert_eq!(store.bot_session(ws, c).await.unwrap(), Some(second));
+    // Clearing optional fields is an update too.
+    let third = session(ws, c, "20250615000001", None, None, false);
+    store.save_bot_session(&third, &[]).await.unwrap();
+    assert_eq!(store.bot_session(ws, c).await.unwrap(), Some(third));
+}
+
+pub async fn bot_session_events_are_appended_in_the_same_transaction<S: Store + Clone>(store: &S) {
+    let (ws, _) = setup(store).await;
+    let (c, m1) = inbound(store, "pn-1", "wamid.b1", PHONE_A, T0).await;
+    let (other, _) = inbound(store, "pn-1", "wamid.b2", PHONE_B, T0 + 1).await;
+    assert_ne!(c, other);
+    let events = [
+        NewEvent {
+            kind: "bot_protocol".into(),
+            message_id: None,
+            data: json!({ "protocol": "P-1" }),
+        },
+        NewEvent {
+            kind: "bot_input".into(),
+            message_id: Some(m1),
+            data: json!({ "choice": "2" }),
+        },
+        NewEvent {
+            kind: "bot_transition".into(),
+            message_id: None,
+            data: json!({ "from": "menu", "to": "segunda_via" }),
+        },
+    ];
+    let saved = session(ws, c, "P-1", Some(m1), None, false);
+    store.save_bot_session(&saved, &events).await.unwrap();
+    let log = store.events(ws, c).await.unwrap();
+    let kinds: Vec<_> = log.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["message_in", "bot_protocol", "bot_input", "bot_transition"]
+    );
+    assert!(log.windows(2).all(|w| w[0].id < w[1].id));
+    for (stored, new) in log[1..].iter().zip(&events) {
+        assert_eq!(stored.message_id, new.message_id);
+        assert_eq!(stored.data, new.data);
+        assert_eq!(stored.created_at, saved.updated_at);
+        assert_eq!((stored.workspace_id, stored.conversation_id), (ws, c));
+    }
+
+    // Another conversation of the workspace asking for the same protocol: nothing is written.
+    let clash = session(ws, other, "P-1", None, Some(T0), false);
+    let result = store.save_bot_session(&clash, &events).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    assert!(store.bot_session(ws, other).await.unwrap().is_none());
+    assert_eq!(event_kinds(store, ws, other).await, ["message_in"]);
+    assert!(store.due_bot_timers(T0, 10).await.unwrap().is_empty());
+    assert_eq!(store.bot_session(ws, c).await.unwrap(), Some(saved));
+    // Its own protocol again (an update of the same conversation) is no conflict.
+    store
+        .save_bot_session(&session(ws, c, "P-1", Some(m1), None, true), &[])
+        .await
+        .unwrap();
+    assert_eq!(store.events(ws, c).await.unwrap().len(), 4);
+}
+
+pub async fn bot_sessions_are_isolated_per_workspace<S: Store + Clone>(store: &S) {
+    let (a, _) = setup(store).await;
+    let b = workspace(store, "outro").await;
+    number(store, b, "pn-2").await;
+    let (ca, _) = inbound(store, "pn-1", "wamid.a1", PHONE_A, T0).await;
+    let (cb, _) = inbound(store, "pn-2", "wamid.b1", PHONE_A, T0).await;
+    let in_a = session(a, ca, "P-1", None, None, false);
+    store.save_bot_session(&in_a, &[]).await.unwrap();
+    // The same protocol in another workspace is fine.
+    let in_b = session(b, cb, "P-1", None, None, true);
+    store.save_bot_session(&in_b, &[]).await.unwrap();
+    assert_eq!(store.bot_session(a, ca).await.unwrap(), Some(in_a.clone()));
+    assert_eq!(store.bot_session(b, cb).await.unwrap(), Some(in_b));
+    assert!(store.bot_session(b, ca).await.unwrap().is_none());
+    assert!(store.bot_session(a, cb).await.unwrap().is_none());
+    // Workspace b cannot write a session (or events) into a's conversation.
+    let intruder = session(b, ca, "P-9", None, Some(T0), true);
+    let event = NewEvent {
+        kind: "bot_input".into(),
+        message_id: None,
+        data: json!({}),
+    };
+    let result = store.save_bot_session(&intruder, &[event]).await;
+    assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
+    assert_eq!(store.bot_session(a, ca).await.unwrap(), Some(in_a));
+    assert_eq!(event_kinds(store, a, ca).await, ["message_in"]);
+}
+
+pub async fn due_bot_timers_are_live_and_oldest_first<S: Store + Clone>(store: &S) {
+    let (a, _) = setup(store).await;
+    let b = workspace(store, "outro").await;
+    number(store, b, "pn-2").await;
+    let mut conversations = Vec::new();
+    for i in 0..5 {
+        let wamid = format!("wamid.t{i}");
+        conversations.push(inbound(store, "pn-1", &wamid, &phone(i), T0).await.0);
+    }
+    let (in_b, _) = inbound(store, "pn-2", "wamid.tb", PHONE_A, T0).await;
+    let timers = [
+        (Some(T0 + 300), false),
+        (Some(T0 + 100), false),
+        (Some(T0 + 50), true), // finished: its timer no longer matters
+        (Some(T0 + 1_000), false),
+        (None, false),
+    ];
+    for (i, (&c, (due, finished))) in conversations.iter().zip(timers).enumerate() {
+        let protocol = format!("P-{i}");
+        store
+            .save_bot_session(&session(a, c, &protocol, None, due, finished), &[])
+            .await
+            .unwrap();
+    }
+    store
+        .save_bot_session(&session(b, in_b, "P-0", None, Some(T0 + 200), false), &[])
+        .await
+        .unwrap();
+    let due = |now: Millis, limit: u32| async move {
+        store
+            .due_bot_timers(now, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.workspace_id, s.conversation_id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(due(T0 + 99, 10).await, []);
+    assert_eq!(due(T0 + 100, 10).await, [(a, conversations[1])]);
+    assert_eq!(
+        due(T0 + 500, 10).await,
+        [(a, conversations[1]), (b, in_b), (a, conversations[0])]
+    );
+    assert_eq!(due(T0 + 500, 2).await, [(a, conversations[1]), (b, in_b)]);
+    let all = store.due_bot_timers(T0 + 5_000, 10).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[3].conversation_id, conversations[3]);
+    assert_eq!(all[3].protocol, "P-3");
+    assert_eq!(all[3].state, json!({ "step": "menu", "attempts": 1 }));
+}
+
+pub async fn conversations_awaiting_bot_follow_inbound_messages<S: Store + Clone>(store: &S) {
+    let (a, n) = setup(store).await;
+    let b = workspace(store, "outro").await;
+    number(store, b, "pn-2").await;
+    assert_eq!(awaiting(store, 10).await, []);
+
+    // A new conversation without a session is listed.
+    let (ca, m1) = inbound(store, "pn-1", "wamid.w1", PHONE_A, T0).await;
+    assert_eq!(awaiting(store, 10).await, [(a, ca)]);
+    // Outbound messages do not count, neither in a new conversation nor after the last inbound.
+    let out = enqueue(store, a, text_out(n.id, PHONE_B, None, "aviso"), T0 + 1).await;
+    assert_ne!(out.conversation_id, ca);
+    assert_eq!(awaiting(store, 10).await, [(a, ca)]);
+    // A session that processed nothing yet still has the message waiting.
+    store
+        .save_bot_session(&session(a, ca, "P-1", None, None, false), &[])
+        .await
+        .unwrap();
+    assert_eq!(awaiting(store, 10).await, [(a, ca)]);
+    // Processed up to the newest inbound message: not listed.
+    store
+        .save_bot_session(&session(a, ca, "P-1", Some(m1), None, false), &[])
+        .await
+        .unwrap();
+    assert_eq!(awaiting(store, 10).await, []);
+    let reply = enqueue(store, a, text_out(n.id, PHONE_A, None, "menu"), T0 + 2).await;
+    assert_eq!(reply.conversation_id, ca);
+    assert_eq!(awaiting(store, 10).await, []);
+
+    // Across workspaces, oldest waiting message first: b's message came before a's new one.
+    let (cb, mb) = inbound(store, "pn-2", "wamid.w2", PHONE_A, T0 + 3).await;
+    let (again, m2) = inbound(store, "pn-1", "wamid.w3", PHONE_A, T0 + 4).await;
+    assert_eq!(again, ca, "same open conversation");
+    assert!(mb.0 < m2.0);
+    assert_eq!(awaiting(store, 10).await, [(b, cb), (a, ca)]);
+    assert_eq!(awaiting(store, 1).await, [(b, cb)]);
+    let (cc, _) = inbound(store, "pn-1", "wamid.w4", &phone(7), T0 + 5).await;
+    assert_eq!(awaiting(store, 10).await, [(b, cb), (a, ca), (a, cc)]);
+
+    // Finished: no longer listed, even with a message the bot never processed.
+    store
+        .save_bot_session(&session(a, ca, "P-1", Some(m1), None, true), &[])
+        .await
+        .unwrap();
+    assert_eq!(awaiting(store, 10).await, [(b, cb), (a, cc)]);
+    let (still, _) = inbound(store, "pn-1", "wamid.w5", PHONE_A, T0 + 6).await;
+    assert_eq!(still, ca);
+    assert_eq!(awaiting(store, 10).await, [(b, cb), (a, cc)]);
+    store
+        .save_bot_session(&session(b, cb, "P-1", Some(mb), None, false), &[])
+        .await
+        .unwrap();
+    assert_eq!(awaiting(store, 10).await, [(a, cc)]);
 }

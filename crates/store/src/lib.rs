@@ -5,7 +5,8 @@
 //! - Every method that reads or writes tenant data takes a [`WorkspaceId`] and never touches rows
 //!   of another workspace. The only lookups without one are the routing lookups a webhook or the
 //!   sender needs before a workspace is known (`number_by_phone_number_id`, `all_numbers`,
-//!   `claim_outbound` by number, `workspace_for_token`).
+//!   `claim_outbound` by number, `workspace_for_token`) and the bot's pollers
+//!   (`due_bot_timers`, `conversations_awaiting_bot`), which return workspace ids with each row.
 //! - `ingest` is one transaction: a delivery is either wholly stored or not at all.
 //! - Inbound messages are unique per (number, wamid); statuses per (number, wamid, status);
 //!   outbound messages per (workspace, idempotency key). Repeating a write is a no-op.
@@ -227,4 +228,27 @@ pub trait Store: Send + Sync + 'static {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<PaymentEvent>>;
+
+    // ---- self-service bot -------------------------------------------------------------------
+
+    async fn bot_session(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> Result<Option<BotSession>>;
+    /// Upserts the session by (workspace, conversation) and appends `events` to the
+    /// conversation's log (in order, `created_at = session.updated_at`) in the SAME transaction.
+    /// Fails with `Conflict` (writing nothing) when another conversation of the workspace already
+    /// has this protocol, and with `NotFound` when the conversation is not the workspace's.
+    async fn save_bot_session(&self, session: &BotSession, events: &[NewEvent]) -> Result<()>;
+    /// Routing-level (all workspaces): sessions not finished whose `timer_due_at <= now`, oldest
+    /// due first, at most `limit`.
+    async fn due_bot_timers(&self, now: Millis, limit: u32) -> Result<Vec<BotSession>>;
+    /// Routing-level (all workspaces): conversations having inbound messages newer than their
+    /// session's `last_message_id` (or inbound messages and no session at all), excluding finished
+    /// sessions; oldest unprocessed inbound message first, at most `limit`.
+    async fn conversations_awaiting_bot(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(WorkspaceId, ConversationId)>>;
 }

@@ -336,3 +336,29 @@ pub struct PaymentEvent {
     pub detected_by: String,
     pub recorded_at: Millis,
 }
+
+/// The self-service bot's durable state for one conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BotSession {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    /// Anatel protocol number given to the subscriber (unique per workspace).
+    pub protocol: String,
+    /// The bot's serialized state (balcao_bot::BotState as JSON).
+    pub state: Value,
+    /// The last inbound message the bot has processed (None: none yet).
+    pub last_message_id: Option<MessageId>,
+    /// When the inactivity timer fires (None: no timer).
+    pub timer_due_at: Option<Millis>,
+    /// Handed off or closed: the bot no longer answers.
+    pub finished: bool,
+    pub updated_at: Millis,
+}
+
+/// An event to append to a conversation's log (see [`Event`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    pub kind: String,
+    pub message_id: Option<MessageId>,
+    pub data: Value,
+}

@@ -77,12 +77,7 @@ impl Harness {
             extra_routes: Some(demo::subscribers_route(fake.control.clone())),
             ..Options::default()
         };
-        let h = Self::start_with(
-            None,
-            |setup| demo::attach_fake_erp(setup, &fake),
-            options,
-        )
-        .await;
+        let h = Self::start_with(None, |setup| demo::attach_fake_erp(setup, &fake), options).await;
         (h, fake)
     }
 
