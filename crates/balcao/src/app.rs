@@ -422,7 +422,9 @@ pub async fn start(
         )),
         default_profile: BotProfile::default(),
     };
-    tasks.push(tokio::spawn(bot.run(shutdown_rx.clone())));
+    if options.bot.enabled {
+        tasks.push(tokio::spawn(bot.run(shutdown_rx.clone())));
+    }
 
     let state = balcao_web::AppState {
         store: store.clone(),

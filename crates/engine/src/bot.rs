@@ -86,6 +86,8 @@ impl Default for BotProfile {
 
 #[derive(Clone, Debug)]
 pub struct BotConfig {
+    /// Off: inbound messages wait for people (the channel alone).
+    pub enabled: bool,
     pub workers: usize,
     pub sweep_every: Duration,
 }
@@ -93,6 +95,7 @@ pub struct BotConfig {
 impl Default for BotConfig {
     fn default() -> Self {
         BotConfig {
+            enabled: true,
             workers: 8,
             sweep_every: Duration::from_secs(1),
         }

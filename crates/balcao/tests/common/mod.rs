@@ -25,8 +25,16 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// The channel alone: no bot answers, so tests see exactly what they send.
     pub async fn start() -> Harness {
-        Self::start_with(None, |_| {}, Options::default()).await
+        let options = Options {
+            bot: balcao_engine::bot::BotConfig {
+                enabled: false,
+                ..Default::default()
+            },
+            ..Options::default()
+        };
+        Self::start_with(None, |_| {}, options).await
     }
 
     pub async fn start_with(
