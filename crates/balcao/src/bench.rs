@@ -24,6 +24,10 @@ pub enum BenchCommand {
     Sender(SenderBenchArgs),
     /// Management-system adapters against their fakes; payment sync over a large data set.
     Erp(crate::bench_erp::ErpBenchArgs),
+    /// The bot end to end: subscriber message → reply on the phone, and its own time per message.
+    Bot(crate::bench_bot::BotBenchArgs),
+    /// Intent accuracy on the held-out corpus, with confusions and time per message.
+    Intents(crate::bench_bot::IntentBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -63,6 +67,8 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::Webhooks(args) => webhooks(args).await,
         BenchCommand::Sender(args) => sender(args).await,
         BenchCommand::Erp(args) => crate::bench_erp::run(args).await,
+        BenchCommand::Bot(args) => crate::bench_bot::bot(args).await,
+        BenchCommand::Intents(args) => crate::bench_bot::intents(args).await,
     }
 }
 

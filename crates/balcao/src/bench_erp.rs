@@ -28,11 +28,12 @@ pub struct ErpBenchArgs {
     pub sync_subscribers: usize,
 }
 
-struct FakeProcess {
+pub(crate) struct FakeProcess {
     child: std::process::Child,
-    base_url: String,
-    auth: BTreeMap<String, String>,
+    pub(crate) base_url: String,
+    pub(crate) auth: BTreeMap<String, String>,
     documents: Vec<String>,
+    pub(crate) phones: Vec<(String, String)>,
     _dir: TempDir,
 }
 
@@ -46,10 +47,11 @@ impl Drop for FakeProcess {
 /// Starts `balcao fake-erp` as a child. With `with_documents`, reads the data set dump for the
 /// subscribers' documents; without, only the printed address and credentials (a 100,000-subscriber
 /// dump would dwarf the memory being measured).
-async fn spawn_fake(
+pub(crate) async fn spawn_fake(
     system: &str,
     subscribers: usize,
     with_documents: bool,
+    latency_ms: u64,
 ) -> Result<FakeProcess, String> {
     let dir = TempDir::new("balcao-bench-erp");
     let dump = dir.0.join("dump.json");
@@ -71,6 +73,7 @@ async fn spawn_fake(
             "--rate-limit-per-minute",
             "0",
         ])
+        .args(["--latency-ms", &latency_ms.to_string()])
         .stdout(Stdio::piped());
     if with_documents {
         command.arg("--dump").arg(&dump);
@@ -103,6 +106,7 @@ async fn spawn_fake(
             base_url: lines.0,
             auth: lines.1,
             documents: Vec::new(),
+            phones: Vec::new(),
             _dir: dir,
         });
     }
@@ -134,11 +138,25 @@ async fn spawn_fake(
                 .collect()
         })
         .unwrap_or_default();
+    let phones = data["subscribers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| {
+                    Some((
+                        s["phones"][0].as_str()?.to_string(),
+                        s["name"].as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(FakeProcess {
         child,
         base_url: data["base_url"].as_str().unwrap_or_default().to_string(),
         auth,
         documents,
+        phones,
         _dir: dir,
     })
 }
@@ -251,7 +269,7 @@ pub async fn run(args: ErpBenchArgs) -> Result<(), String> {
         let system: System = name
             .parse()
             .map_err(|_| format!("sistema desconhecido: {name}"))?;
-        let fake = spawn_fake(name, args.subscribers, true).await?;
+        let fake = spawn_fake(name, args.subscribers, true, 0).await?;
         let documents = Arc::new(fake.documents.clone());
         let no_limit = Some(balcao_erp::RateLimit {
             per_minute: 1_000_000,
@@ -334,7 +352,7 @@ pub async fn run(args: ErpBenchArgs) -> Result<(), String> {
 async fn sync_cycle(name: &str, subscribers: usize) -> Result<(), String> {
     use balcao_engine::erp::ErpDirectory;
     use balcao_engine::payments::{PaymentPoller, PaymentSyncConfig};
-    let fake = spawn_fake(name, subscribers, false).await?;
+    let fake = spawn_fake(name, subscribers, false, 0).await?;
     let dir = TempDir::new("balcao-bench-sync");
     let store: Arc<dyn balcao_store::Store> = Arc::new(
         balcao_store_sqlite::SqliteStore::open(&dir.0.join("sync.db"))

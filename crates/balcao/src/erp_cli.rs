@@ -19,6 +19,9 @@ pub struct FakeErpArgs {
     /// Overrides the system's own request limit (Voalle: 30/min); 0 turns it off.
     #[arg(long)]
     pub rate_limit_per_minute: Option<u32>,
+    /// Added to every answer, in milliseconds (a real system's response time).
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -76,6 +79,7 @@ pub async fn fake_erp(args: FakeErpArgs) -> Result<(), String> {
     let data = balcao_erp_fake::DataSet::generate(args.subscribers, args.seed, today);
     let faults = balcao_erp_fake::Faults {
         rate_limit_per_minute: args.rate_limit_per_minute,
+        latency_ms: args.latency_ms,
         ..Default::default()
     };
     let fake = balcao_erp_fake::try_start(system, data, faults, listen)

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_bot;
 pub mod bench_erp;
 pub mod config;
 pub mod demo;

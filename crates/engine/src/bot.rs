@@ -96,7 +96,7 @@ impl Default for BotConfig {
     fn default() -> Self {
         BotConfig {
             enabled: true,
-            workers: 8,
+            workers: 64,
             sweep_every: Duration::from_secs(1),
         }
     }
@@ -400,6 +400,8 @@ impl BotRunner {
         let mut next = Some(input);
         let mut sent = 0usize;
         let mut decision = Duration::ZERO;
+        let mut erp_time = Duration::ZERO;
+        let handling = Instant::now();
         while let Some(input) = next.take() {
             let ctx = BotContext::new(
                 &profile.matcher,
@@ -454,13 +456,19 @@ impl BotRunner {
                         events.push(event("bot_closed", message, serde_json::Value::Null))
                     }
                     erp_action => {
+                        let called = Instant::now();
                         let outcome = self.call_erp(workspace, erp_action).await;
+                        erp_time += called.elapsed();
                         next = Some(Input::Erp(outcome));
                     }
                 }
             }
         }
         metrics::histogram!("balcao_bot_decision_seconds").record(decision.as_secs_f64());
+        // Handling an input until its replies are in the outbox, without the management system's
+        // time: what the bot itself costs per message.
+        let own = handling.elapsed().saturating_sub(erp_time);
+        metrics::histogram!("balcao_bot_reply_seconds").record(own.as_secs_f64());
     }
 
     async fn call_erp(&self, workspace: WorkspaceId, action: Action) -> ErpOutcome {

@@ -215,6 +215,10 @@ struct State {
     downloads: HashMap<String, DownloadLink>,
     queue: VecDeque<QueuedStatus>,
     stats: Stats,
+    /// When each phone's latest unanswered message was sent (for reply latency).
+    awaiting_reply: HashMap<String, std::time::Instant>,
+    /// Milliseconds from a subscriber's message to the first send that reached that phone.
+    reply_latencies_ms: Vec<f64>,
 }
 
 impl State {
@@ -604,6 +608,10 @@ impl Simulator {
             state.add_to_chat(&wa_id, &wamid, now_ms);
         }
         state.stats.accepted += 1;
+        if let Some(sent_at) = state.awaiting_reply.remove(&wa_id) {
+            let ms = sent_at.elapsed().as_secs_f64() * 1000.0;
+            state.reply_latencies_ms.push(ms);
+        }
         let per_number = state
             .stats
             .per_number
@@ -826,8 +834,27 @@ impl Simulator {
 
     /// Sends a subscriber's message to the app, synchronously: `Ok(wamid)` once the app answered 200
     /// (to every copy, when duplicated).
+    /// Milliseconds from each subscriber message to the first message the business sent to that
+    /// phone afterwards ("subscriber message → reply on the phone"), in arrival order.
+    pub fn reply_latencies_ms(&self) -> Vec<f64> {
+        self.state().reply_latencies_ms.clone()
+    }
+
+    /// Phones whose latest message has not been answered yet.
+    pub fn unanswered(&self) -> usize {
+        self.state().awaiting_reply.len()
+    }
+
     pub async fn send_inbound(&self, request: InboundRequest) -> Result<String, SimError> {
+        let from = digits_only(&request.from);
+        let sent_at = std::time::Instant::now();
         let (wamid, body, duplicate) = self.prepare_inbound(request)?;
+        {
+            let mut state = self.state();
+            if let Some(key) = state.phone_key(&from) {
+                state.awaiting_reply.entry(key).or_insert(sent_at);
+            }
+        }
         let copies = if duplicate { 2 } else { 1 };
         for _ in 0..copies {
             if let Err(failure) = self.post_webhook(&body).await {

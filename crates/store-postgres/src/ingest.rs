@@ -17,8 +17,8 @@
 //!
 //! Lock order, so concurrent ingest transactions cannot deadlock each other: contacts first
 //! (sorted by workspace and match key, held to the end), then the conversations of those contacts
-//! (sorted; only ever touched by whoever holds the contact), then outbound messages (sorted by
-//! number and wamid).
+//! (sorted; only ever touched by whoever holds the contact), then new status keys (sorted by
+//! number, wamid and status), then outbound messages (sorted by number and wamid).
 
 use crate::db_err;
 use crate::write::{
@@ -742,7 +742,9 @@ async fn insert_statuses(
              SELECT workspace_id, number_id, wamid, status, timestamp, recipient_id, biz_opaque,
                     pricing_category, pricing_type, billable, errors, raw, $13
              FROM input
-             ORDER BY position
+             -- In key order: two writers inserting the same statuses wait for each other in one
+             -- order, never in a cycle.
+             ORDER BY number_id, wamid, status
              ON CONFLICT (number_id, wamid, status) DO NOTHING
              RETURNING number_id, wamid, status
          ), targets AS (
