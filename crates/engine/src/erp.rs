@@ -45,12 +45,15 @@ fn context(workspace: WorkspaceId) -> Vec<u8> {
     format!("erp-auth:workspace:{}", workspace.0).into_bytes()
 }
 
+/// Built adapters by workspace, with the `updated_at` of the connection they were built from.
+type AdapterCache = Arc<RwLock<HashMap<WorkspaceId, (i64, Arc<dyn ErpAdapter>)>>>;
+
 #[derive(Clone)]
 pub struct ErpDirectory {
     store: Arc<dyn Store>,
     key: Arc<MasterKey>,
     clock: SharedClock,
-    adapters: Arc<RwLock<HashMap<WorkspaceId, (i64, Arc<dyn ErpAdapter>)>>>,
+    adapters: AdapterCache,
 }
 
 impl ErpDirectory {

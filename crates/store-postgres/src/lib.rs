@@ -463,26 +463,45 @@ impl Store for PgStore {
         } else {
             filter.limit
         };
-        // Keyset on (last_message_at, id): `before` names the last conversation already listed.
-        let rows = sqlx::query(concat!(
-            conversation_select!(),
-            " WHERE c.workspace_id = $1
-                AND ($2 IS NULL OR k.match_key = $2)
-                AND ($3 IS NULL OR c.status = $3)
-                AND ($4 IS NULL OR (c.last_message_at, c.id) <
-                     (SELECT b.last_message_at, b.id FROM conversations b
-                      WHERE b.id = $4 AND b.workspace_id = $1))
-              ORDER BY c.last_message_at DESC, c.id DESC
-              LIMIT $5"
-        ))
-        .bind(workspace.0)
-        .bind(filter.wa_id.as_ref().map(WaId::match_key))
-        .bind(filter.status.map(ConversationStatus::as_str))
-        .bind(filter.before.map(|c| c.0))
-        .bind(limit(page))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        // Only the conditions in use are written (no `$n IS NULL OR …`), so each combination is
+        // its own prepared statement whose plan can use its index: a generic plan of a catch-all
+        // query cannot, and scanned every conversation of the workspace to find one contact's.
+        let mut query =
+            sqlx::QueryBuilder::<Postgres>::new(concat!(conversation_select!(), " WHERE "));
+        match &filter.wa_id {
+            // One contact's conversations, reached through the contact. The workspace is checked
+            // on the contact (a conversation's contact is always of its workspace): checking it on
+            // the conversations too would let the plan scan them all by workspace instead.
+            Some(wa_id) => {
+                query
+                    .push("k.workspace_id = ")
+                    .push_bind(workspace.0)
+                    .push(" AND k.match_key = ")
+                    .push_bind(wa_id.match_key());
+            }
+            None => {
+                query.push("c.workspace_id = ").push_bind(workspace.0);
+            }
+        }
+        if let Some(status) = filter.status {
+            query.push(" AND c.status = ").push_bind(status.as_str());
+        }
+        if let Some(before) = filter.before {
+            // Keyset on (last_message_at, id): `before` names the last conversation listed.
+            query
+                .push(
+                    " AND (c.last_message_at, c.id) <
+                     (SELECT b.last_message_at, b.id FROM conversations b WHERE b.id = ",
+                )
+                .push_bind(before.0)
+                .push(" AND b.workspace_id = ")
+                .push_bind(workspace.0)
+                .push(")");
+        }
+        query
+            .push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
+            .push_bind(limit(page));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter().map(rows::conversation).collect()
     }
 
@@ -546,10 +565,12 @@ impl Store for PgStore {
         workspace: WorkspaceId,
         wamid: &str,
     ) -> Result<Option<Message>> {
+        // Wamids are indexed per number: one index probe per number of the workspace.
         let row = sqlx::query(concat!(
-            "SELECT ",
+            "SELECT m.* FROM numbers n CROSS JOIN LATERAL (SELECT ",
             message_columns!(),
-            " FROM messages WHERE workspace_id = $1 AND wamid = $2 ORDER BY id LIMIT 1"
+            " FROM messages WHERE number_id = n.id AND wamid = $2 LIMIT 1) m
+             WHERE n.workspace_id = $1 ORDER BY m.id LIMIT 1"
         ))
         .bind(workspace.0)
         .bind(wamid)

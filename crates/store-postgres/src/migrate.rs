@@ -10,6 +10,11 @@ use sqlx::{PgPool, Row};
 /// `(version, name, sql)`, in order. New migrations are appended, never edited.
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (
+        2,
+        "outbound_only_indexes",
+        include_str!("../migrations/0002_outbound_only_indexes.sql"),
+    ),
     (3, "erp", include_str!("../migrations/0003_erp.sql")),
     (4, "bot", include_str!("../migrations/0004_bot.sql")),
 ];

@@ -386,7 +386,8 @@ pub(crate) async fn enqueue_outbound(
                                message_type, text, payload, status, to_wa_id, idempotency_key,
                                author, attempts, next_attempt_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, 'queued', $8, $9, $10, 0, $11, $11, $11)
-         ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
+         ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+         DO NOTHING
          RETURNING id",
     )
     .bind(workspace.0)
