@@ -39,6 +39,8 @@ async fn kill_9_mid_load_loses_nothing_and_sends_nothing_twice() {
 
     // Meta-like answer times keep dozens of sends in flight, so the kill lands mid-send.
     setup.simulator.behaviour.send_latency_ms = 150;
+    // Statuses (which reconcile a send) come late, so many sends are still `sending` at the kill.
+    setup.simulator.behaviour.status_delay_ms = 400;
     let sim = Simulator::new(setup.simulator.clone());
     sim.spawn_workers();
     let router = sim.router();
