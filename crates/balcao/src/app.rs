@@ -309,6 +309,14 @@ pub fn payment_sync_config(config: &Config) -> PaymentSyncConfig {
     }
 }
 
+pub fn bot_config(config: &Config) -> BotConfig {
+    BotConfig {
+        enabled: config.bot.enabled,
+        workers: config.bot.workers.max(1),
+        ..BotConfig::default()
+    }
+}
+
 pub fn sender_config(config: &Config) -> SenderConfig {
     SenderConfig {
         lease_millis: config.sender.lease_seconds as i64 * 1000,

@@ -129,6 +129,10 @@ pub fn config_toml(c: &Config) -> String {
         "[payments]\ninterval_seconds = {}\noverlap_hours = {}\n",
         c.payments.interval_seconds, c.payments.overlap_hours
     ));
+    s.push_str(&format!(
+        "[bot]\nenabled = {}\nworkers = {}\n",
+        c.bot.enabled, c.bot.workers
+    ));
     for ws in &c.workspaces {
         s.push_str(&format!(
             "[[workspaces]]\nslug = {:?}\nname = {:?}\ntime_zone = {:?}\napi_tokens = {:?}\n",
@@ -279,6 +283,8 @@ fn bench_config(
     let mut config = setup.config;
     config.whatsapp.graph_base_url = graph_base;
     config.sender = SenderSettings::default();
+    // These benchmarks measure the channel: the bot (measured by `bench bot`) stays off.
+    config.bot.enabled = false;
     let secret = config.whatsapp.app_secret.clone();
     (config, setup.api_token, secret)
 }

@@ -26,6 +26,8 @@ pub struct Config {
     #[serde(default)]
     pub payments: PaymentSettings,
     #[serde(default)]
+    pub bot: BotSettings,
+    #[serde(default)]
     pub workspaces: Vec<WorkspaceConfig>,
 }
 
@@ -76,6 +78,24 @@ impl Default for PaymentSettings {
         PaymentSettings {
             interval_seconds: 120,
             overlap_hours: 72,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BotSettings {
+    /// Off: subscribers' messages wait for people (the channel alone).
+    pub enabled: bool,
+    /// Conversations handled at the same time.
+    pub workers: usize,
+}
+
+impl Default for BotSettings {
+    fn default() -> Self {
+        BotSettings {
+            enabled: true,
+            workers: 64,
         }
     }
 }

@@ -121,6 +121,7 @@ pub fn demo_setup(
         secret_key: None,
         sender: SenderSettings::default(),
         payments: Default::default(),
+        bot: Default::default(),
         workspaces: vec![WorkspaceConfig {
             slug: "demo".into(),
             name: "Provedor Demonstração".into(),

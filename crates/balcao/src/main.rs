@@ -114,6 +114,8 @@ async fn serve(path: PathBuf) -> Result<(), String> {
         .map_err(|e| format!("não foi possível escutar em {}: {e}", config.listen))?;
     let options = app::Options {
         sender: app::sender_config(&config),
+        payments: app::payment_sync_config(&config),
+        bot: app::bot_config(&config),
         ..Default::default()
     };
     let running = app::start(&config, store, listener, options).await?;
