@@ -265,6 +265,22 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_a_valid_configuration() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n")
+            .expect("a toml block in the README")
+            + 8;
+        let end = start + readme[start..].find("```").expect("closed block");
+        let config: Config = toml::from_str(&readme[start..end]).expect("README example parses");
+        config.validate().expect("README example is valid");
+        let ws = &config.workspaces[0];
+        assert_eq!(ws.erp.as_ref().unwrap().system, "sgp");
+        assert_eq!(ws.numbers[0].templates[0].name, "fatura_disponivel");
+        assert!(config.bot.enabled);
+    }
+
+    #[test]
     fn unknown_keys_and_bad_zones_are_refused() {
         assert!(
             toml::from_str::<Config>("listn = 'x'\n[whatsapp]\napp_secret='s'\nverify_token='v'")
