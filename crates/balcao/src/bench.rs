@@ -278,15 +278,14 @@ fn bench_config(
     database_url: Option<String>,
     graph_base: String,
     throughput: u32,
-) -> (Config, String, String) {
+) -> (Config, balcao_simulator::SimulatorConfig) {
     let setup = demo::demo_setup(addr, dir.join("data"), database_url, None, throughput);
     let mut config = setup.config;
     config.whatsapp.graph_base_url = graph_base;
     config.sender = SenderSettings::default();
     // These benchmarks measure the channel: the bot (measured by `bench bot`) stays off.
     config.bot.enabled = false;
-    let secret = config.whatsapp.app_secret.clone();
-    (config, setup.api_token, secret)
+    (config, setup.simulator)
 }
 
 /// One signed webhook body with `n` text messages from rotating senders.
@@ -440,13 +439,14 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
     let dir = TempDir::new("balcao-bench-webhooks");
     let db_url = database_url(&args.database, &dir.0).await?;
     let addr = free_addr();
-    let (config, _api_token, secret) = bench_config(
+    let (config, _) = bench_config(
         addr,
         &dir.0,
         db_url.clone(),
         "http://127.0.0.1:9/graph".into(),
         80,
     );
+    let secret = config.whatsapp.app_secret.clone();
     let data_dir = config.data_dir.clone();
     let backend = if db_url.is_some() {
         "postgres"
@@ -553,7 +553,7 @@ async fn webhooks(args: WebhookBenchArgs) -> Result<(), String> {
 }
 
 async fn sender(args: SenderBenchArgs) -> Result<(), String> {
-    use balcao_simulator::{Simulator, SimulatorConfig};
+    use balcao_simulator::Simulator;
     let dir = TempDir::new("balcao-bench-sender");
     let db_url = database_url(&args.database, &dir.0).await?;
     let total = args.messages.unwrap_or(u64::from(args.rate) * 30);
@@ -564,20 +564,15 @@ async fn sender(args: SenderBenchArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
-    let (config, _api_token, _secret) = bench_config(
+    // The demo's simulator configuration already matches the app's secret, token, webhook URL
+    // and throughput.
+    let (config, sim_config) = bench_config(
         app_addr,
         &dir.0,
         db_url.clone(),
         format!("http://{sim_addr}/graph"),
         args.rate,
     );
-    let setup = demo::demo_setup(app_addr, dir.0.clone(), None, None, args.rate);
-    let sim_config = SimulatorConfig {
-        app_secret: config.whatsapp.app_secret.clone(),
-        access_token: config.workspaces[0].numbers[0].access_token.clone(),
-        webhook_url: format!("http://{app_addr}/webhooks/whatsapp"),
-        ..setup.simulator
-    };
     let simulator = Simulator::new(sim_config);
     simulator.spawn_workers();
     let router = simulator.router();

@@ -45,11 +45,7 @@ pub fn window_start(cursor: Option<Millis>, now: Millis, config: &PaymentSyncCon
 }
 
 /// The store's form of an ERP payment.
-pub fn to_new_event(
-    system: &str,
-    event: &balcao_erp::PaymentEvent,
-    customer: Option<&str>,
-) -> NewPaymentEvent {
+pub fn to_new_event(system: &str, event: &balcao_erp::PaymentEvent) -> NewPaymentEvent {
     let how = match event.detected_by {
         DetectedBy::PaymentDateWindow => "payment_date_window",
         DetectedBy::StatusPoll => "status_poll",
@@ -57,7 +53,8 @@ pub fn to_new_event(
     NewPaymentEvent {
         invoice_erp_id: event.invoice_id.clone(),
         contract_erp_id: event.contract_id.clone(),
-        customer_erp_id: customer.map(str::to_string),
+        // The systems' payment listings name the invoice and contract, not the customer.
+        customer_erp_id: None,
         paid_at: event.paid_at.as_millisecond(),
         amount_cents: event.amount_cents,
         detected_by: format!("poll:{system}:{how}"),
@@ -144,7 +141,7 @@ impl PaymentPoller {
             let found = adapter.payments_between(from, until, customers).await?;
             let events: Vec<NewPaymentEvent> = found
                 .iter()
-                .map(|e| to_new_event(&connection.system, e, None))
+                .map(|e| to_new_event(&connection.system, e))
                 .collect();
             // Payments of the days before `until + 1` are all seen; today is seen up to `started`.
             let cursor = match until.tomorrow() {
