@@ -429,6 +429,7 @@ pub async fn start(
             bot_profiles(store.as_ref(), config).await?,
         )),
         default_profile: BotProfile::default(),
+        workspaces: Arc::default(),
     };
     if options.bot.enabled {
         tasks.push(tokio::spawn(bot.run(shutdown_rx.clone())));

@@ -296,6 +296,11 @@ impl BotState {
         matches!(self.stage, Stage::HandedOff { .. } | Stage::Closed)
     }
 
+    /// The bot ended the contact itself (resolved, abandoned), as opposed to handing it to people.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.stage, Stage::Closed)
+    }
+
     pub(crate) fn push_journal(&mut self, line: String) {
         if self.journal.len() >= JOURNAL_MAX {
             self.journal.remove(0);

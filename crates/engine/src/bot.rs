@@ -20,10 +20,11 @@ use crate::erp::{ErpDirectory, ErpSetupError};
 use crate::outbox::{Outbox, SendRequest};
 use balcao_bot::{Action, BotContext, BotState, ErpFailure, ErpOutcome, Input, Texts};
 use balcao_domain::br::phone::BrPhone;
+use balcao_domain::window::Window;
 use balcao_domain::{ConversationId, Millis, WorkspaceId};
 use balcao_erp::ErpAdapter;
 use balcao_intent::Matcher;
-use balcao_store::{BotSession, Conversation, Direction, Message, NewEvent, Store};
+use balcao_store::{BotSession, Conversation, Direction, Message, NewEvent, NewOutbound, Store};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::HashMap;
@@ -118,6 +119,8 @@ pub struct BotRunner {
     /// Per-workspace settings; workspaces not listed use the defaults.
     pub profiles: Arc<RwLock<HashMap<WorkspaceId, BotProfile>>>,
     pub default_profile: BotProfile,
+    /// Time zone and name per workspace (see `context_parts`).
+    pub workspaces: Arc<RwLock<HashMap<WorkspaceId, (TimeZone, String)>>>,
 }
 
 impl BotRunner {
@@ -262,7 +265,13 @@ impl BotRunner {
         }
     }
 
+    /// The workspace's time zone and name, read once per workspace: both change rarely and a
+    /// read per message would cost more than the bot's own decision. A change applies after a
+    /// restart.
     async fn context_parts(&self, workspace: WorkspaceId) -> Result<(TimeZone, String), String> {
+        if let Some(parts) = self.workspaces.read().expect("workspaces").get(&workspace) {
+            return Ok(parts.clone());
+        }
         let ws = self
             .store
             .workspace(workspace)
@@ -271,7 +280,12 @@ impl BotRunner {
             .ok_or("workspace não encontrado")?;
         let tz = TimeZone::get(&ws.time_zone)
             .unwrap_or_else(|_| TimeZone::get("America/Sao_Paulo").expect("bundled tz"));
-        Ok((tz, ws.name))
+        let parts = (tz, ws.name);
+        self.workspaces
+            .write()
+            .expect("workspaces")
+            .insert(workspace, parts.clone());
+        Ok(parts)
     }
 
     pub async fn handle_messages(
@@ -279,6 +293,7 @@ impl BotRunner {
         workspace: WorkspaceId,
         conversation_id: ConversationId,
     ) -> Result<(), String> {
+        let handling = Instant::now();
         let conversation = self
             .store
             .conversation(workspace, conversation_id)
@@ -302,10 +317,13 @@ impl BotRunner {
             return Ok(());
         }
         let profile = self.profile(workspace);
-        let mut events = Vec::new();
+        let mut turn = Turn::default();
         for message in &messages {
             let input = inbound_input(message, &conversation);
             let key = format!("bot:{}:{}", conversation.id, message.id);
+            // The message being answered opened (or kept open) the window.
+            let last_inbound = conversation.last_inbound_at.max(Some(message.created_at));
+            let window = Window::at(last_inbound, self.clock.now());
             self.drive(
                 workspace,
                 &conversation,
@@ -316,12 +334,26 @@ impl BotRunner {
                 &profile,
                 &time_zone,
                 &business,
-                &mut events,
+                window,
+                &mut turn,
             )
             .await;
             session.last_message_id = Some(message.id);
         }
-        self.save(session, &state, events).await
+        let erp_time = turn.erp_time;
+        self.save(workspace, session, &state, turn).await?;
+        // From picking the conversation up to its replies committed in the outbox, without the
+        // management system's time: what the bot itself costs per message.
+        let own = handling.elapsed().saturating_sub(erp_time);
+        metrics::histogram!("balcao_bot_reply_seconds").record(own.as_secs_f64());
+        // The same from the moment the oldest message was stored (millisecond clock): adds the
+        // wait for a worker.
+        let stored_at = messages[0].updated_at;
+        let since_stored = Duration::from_millis(self.clock.now().saturating_sub(stored_at) as u64)
+            .saturating_sub(erp_time);
+        metrics::histogram!("balcao_bot_stored_to_outbox_seconds")
+            .record(since_stored.as_secs_f64());
+        Ok(())
     }
 
     async fn handle_timer(
@@ -342,9 +374,10 @@ impl BotRunner {
             return Ok(());
         }
         let profile = self.profile(workspace);
-        let mut events = Vec::new();
+        let mut turn = Turn::default();
         let at = Timestamp::from_millisecond(due).unwrap_or(Timestamp::UNIX_EPOCH);
         let key = format!("bot:{}:timer:{due}", conversation.id);
+        let window = Window::at(conversation.last_inbound_at, self.clock.now());
         self.drive(
             workspace,
             &conversation,
@@ -355,17 +388,20 @@ impl BotRunner {
             &profile,
             &time_zone,
             &business,
-            &mut events,
+            window,
+            &mut turn,
         )
         .await;
-        self.save(session, &state, events).await
+        self.save(workspace, session, &state, turn).await
     }
 
+    /// Stores the turn — replies, session, events — in one transaction, then wakes the sender.
     async fn save(
         &self,
+        workspace: WorkspaceId,
         mut session: BotSession,
         state: &BotState,
-        events: Vec<NewEvent>,
+        turn: Turn,
     ) -> Result<(), String> {
         session.state = serde_json::to_value(state).map_err(|e| e.to_string())?;
         session.finished = state.is_finished();
@@ -375,10 +411,15 @@ impl BotRunner {
             state.inactivity().map(|i| i.due_at.as_millisecond())
         };
         session.updated_at = self.clock.now();
-        self.store
-            .save_bot_session(&session, &events)
+        let enqueued = self
+            .store
+            .save_bot_turn(&session, &turn.events, &turn.replies, state.is_closed())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        for reply in &enqueued {
+            self.outbox.announce(workspace, reply);
+        }
+        Ok(())
     }
 
     /// Feeds one input and executes the actions, feeding management-system answers back until
@@ -395,13 +436,13 @@ impl BotRunner {
         profile: &BotProfile,
         time_zone: &TimeZone,
         business: &str,
-        events: &mut Vec<NewEvent>,
+        window: Window,
+        turn: &mut Turn,
     ) {
         let mut next = Some(input);
         let mut sent = 0usize;
         let mut decision = Duration::ZERO;
         let mut erp_time = Duration::ZERO;
-        let handling = Instant::now();
         while let Some(input) = next.take() {
             let ctx = BotContext::new(
                 &profile.matcher,
@@ -425,37 +466,46 @@ impl BotRunner {
                             author: "bot".into(),
                         };
                         sent += 1;
-                        if let Err(err) = self.outbox.enqueue(workspace, request).await {
-                            tracing::error!(error = %err, conversation = %conversation.id, "bot reply not queued");
-                            events.push(event(
-                                "bot_send_failed",
-                                message,
-                                serde_json::json!({"error": err.to_string()}),
-                            ));
+                        match self.outbox.prepare(workspace, request, window).await {
+                            Ok(reply) => turn.replies.push(reply),
+                            Err(err) => {
+                                tracing::error!(error = %err, conversation = %conversation.id, "bot reply refused");
+                                turn.events.push(event(
+                                    "bot_send_failed",
+                                    message,
+                                    serde_json::json!({"error": err.to_string()}),
+                                ));
+                            }
                         }
                     }
                     Action::Handoff { sector, summary } => {
                         metrics::counter!("balcao_bot_handoffs_total").increment(1);
-                        events.push(event(
+                        turn.events.push(event(
                             "handoff",
                             message,
                             serde_json::json!({"sector": sector, "summary": summary}),
                         ));
                     }
                     Action::Tag(tag) => {
-                        events.push(event("tag", message, serde_json::json!({"tag": tag})))
+                        turn.events
+                            .push(event("tag", message, serde_json::json!({"tag": tag})))
                     }
-                    Action::Resolve(resolution) => events.push(event(
+                    Action::Resolve(resolution) => turn.events.push(event(
                         "resolution",
                         message,
                         serde_json::json!({"resolution": resolution}),
                     )),
-                    Action::Record { kind, data } => events.push(event(kind, message, data)),
+                    Action::Record { kind, data } => turn.events.push(event(kind, message, data)),
                     Action::ScheduleInactivity { .. } => {}
                     Action::Close => {
-                        events.push(event("bot_closed", message, serde_json::Value::Null))
+                        turn.events
+                            .push(event("bot_closed", message, serde_json::Value::Null))
                     }
                     erp_action => {
+                        // The subscriber should not wait on the management system for what the
+                        // bot already knows to say ("um momento…", the protocol): those replies
+                        // are committed now. Their keys make a repeat after a crash a no-op.
+                        self.flush_replies(workspace, turn).await;
                         let called = Instant::now();
                         let outcome = self.call_erp(workspace, erp_action).await;
                         erp_time += called.elapsed();
@@ -465,10 +515,27 @@ impl BotRunner {
             }
         }
         metrics::histogram!("balcao_bot_decision_seconds").record(decision.as_secs_f64());
-        // Handling an input until its replies are in the outbox, without the management system's
-        // time: what the bot itself costs per message.
-        let own = handling.elapsed().saturating_sub(erp_time);
-        metrics::histogram!("balcao_bot_reply_seconds").record(own.as_secs_f64());
+        turn.erp_time += erp_time;
+    }
+
+    async fn flush_replies(&self, workspace: WorkspaceId, turn: &mut Turn) {
+        if turn.replies.is_empty() {
+            return;
+        }
+        match self
+            .store
+            .enqueue_outbound_all(workspace, &turn.replies, self.clock.now())
+            .await
+        {
+            Ok(enqueued) => {
+                turn.replies.clear();
+                for reply in &enqueued {
+                    self.outbox.announce(workspace, reply);
+                }
+            }
+            // Kept in the turn: they go out with the session, or the whole turn is retried.
+            Err(err) => tracing::warn!(error = %err, "bot: early replies not queued yet"),
+        }
     }
 
     async fn call_erp(&self, workspace: WorkspaceId, action: Action) -> ErpOutcome {
@@ -526,6 +593,15 @@ impl BotRunner {
         metrics::histogram!("balcao_bot_erp_seconds").record(started.elapsed().as_secs_f64());
         outcome
     }
+}
+
+/// What handling one or more inputs produced, stored together.
+#[derive(Default)]
+struct Turn {
+    replies: Vec<NewOutbound>,
+    events: Vec<NewEvent>,
+    /// Time spent waiting on the management system, left out of the bot's own time.
+    erp_time: Duration,
 }
 
 fn event(

@@ -2,7 +2,7 @@
 //! views and later stages (bot, inbox) react without polling. Delivery is best-effort by design —
 //! the store is the source of truth and subscribers resync from it after a lag.
 
-use balcao_domain::{ConversationId, MessageId, WorkspaceId};
+use balcao_domain::{ConversationId, MessageId, UserId, WorkspaceId};
 use tokio::sync::broadcast;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +24,19 @@ pub enum BusEvent {
         workspace_id: WorkspaceId,
         conversation_id: ConversationId,
         message_id: MessageId,
+    },
+    /// A conversation's desk state changed (entered, queued, assigned, transferred, closed,
+    /// reopened, read, noted, tagged…): inbox lists and the conversation pane refresh it.
+    DeskChanged {
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+    },
+    /// Someone wrote in the workspace's team chat.
+    TeamMessage { workspace_id: WorkspaceId },
+    /// An agent came online, went offline or changed their away status.
+    PresenceChanged {
+        workspace_id: WorkspaceId,
+        user_id: UserId,
     },
 }
 

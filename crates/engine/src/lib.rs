@@ -5,9 +5,12 @@
 //! - [`sender`]: one paced sender loop per WhatsApp number, with retry classification and crash
 //!   reconciliation;
 //! - [`bus::EventBus`]: in-process notifications after commit (SSE and later issues subscribe).
+//! - [`desk::DeskRunner`]: moves conversations through the service desk (menu, queues, round
+//!   robin, hours, fallbacks, close and survey); [`desk::Desk`]: the agent actions.
 
 pub mod bot;
 pub mod bus;
+pub mod desk;
 pub mod erp;
 pub mod ingest;
 pub mod outbox;

@@ -102,16 +102,35 @@ impl Outbox {
         if !numbers.iter().any(|n| n.id == request.number_id) {
             return Err(OutboxError::UnknownNumber(request.number_id));
         }
+        let window = self
+            .window(workspace, request.number_id, &request.to)
+            .await?;
+        let new = self.prepare(workspace, request, window).await?;
+        let enqueued = self
+            .store
+            .enqueue_outbound(workspace, new, self.clock.now())
+            .await?;
+        self.announce(workspace, &enqueued);
+        Ok(enqueued)
+    }
+
+    /// Checks a request against the contact's `window` (as the caller knows it, e.g. from the
+    /// conversation it is answering) and WhatsApp's rules, and turns it into the row to store.
+    /// Reads the store only for a template's approval. The caller stores it (possibly in a wider
+    /// transaction) and then calls [`Outbox::announce`].
+    pub async fn prepare(
+        &self,
+        workspace: WorkspaceId,
+        request: SendRequest,
+        window: Window,
+    ) -> Result<NewOutbound, OutboxError> {
         let mut content = request.content;
-        if !content.is_template() {
-            let window = self
-                .window(workspace, request.number_id, &request.to)
-                .await?;
-            if let Window::Closed { last_inbound_at } = window {
-                match request.fallback_template {
-                    Some(template) => content = OutboundContent::Template(template),
-                    None => return Err(OutboxError::OutsideWindow { last_inbound_at }),
-                }
+        if !content.is_template()
+            && let Window::Closed { last_inbound_at } = window
+        {
+            match request.fallback_template {
+                Some(template) => content = OutboundContent::Template(template),
+                None => return Err(OutboxError::OutsideWindow { last_inbound_at }),
             }
         }
         balcao_whatsapp::payload::validate(&content)
@@ -119,30 +138,26 @@ impl Outbox {
         if let OutboundContent::Template(t) = &content {
             self.check_template(workspace, request.number_id, t).await?;
         }
-        let enqueued = self
-            .store
-            .enqueue_outbound(
-                workspace,
-                NewOutbound {
-                    number_id: request.number_id,
-                    to: request.to,
-                    content,
-                    idempotency_key: request.idempotency_key,
-                    author: request.author,
-                },
-                self.clock.now(),
-            )
-            .await?;
+        Ok(NewOutbound {
+            number_id: request.number_id,
+            to: request.to,
+            content,
+            idempotency_key: request.idempotency_key,
+            author: request.author,
+        })
+    }
+
+    /// After a commit that queued `enqueued`: wakes the number's sender and tells the bus.
+    pub fn announce(&self, workspace: WorkspaceId, enqueued: &Enqueued) {
         if enqueued.created {
             metrics::counter!("balcao_outbox_enqueued_total").increment(1);
-            self.waker(request.number_id).notify_one();
+            self.waker(enqueued.message.number_id).notify_one();
             self.bus.publish(BusEvent::OutboundQueued {
                 workspace_id: workspace,
                 conversation_id: enqueued.message.conversation_id,
                 message_id: enqueued.message.id,
             });
         }
-        Ok(enqueued)
     }
 
     async fn check_template(

@@ -24,6 +24,8 @@ pub(crate) struct Db {
     by_invoice: HashMap<u64, Slot>,
     /// (paid at in ms, invoice id) of every paid invoice, for payment-window queries.
     paid: BTreeSet<(i64, u64)>,
+    /// (due date, invoice id) of every invoice, for due-date queries (due dates never change).
+    due: BTreeSet<(Date, u64)>,
     next_protocol: u64,
     next_ticket_id: u64,
 }
@@ -106,6 +108,7 @@ impl Db {
             by_login: HashMap::with_capacity(data.subscribers.len() * 2),
             by_invoice: HashMap::with_capacity(data.subscribers.len() * 5),
             paid: BTreeSet::new(),
+            due: BTreeSet::new(),
             next_protocol: 1 + data.tickets.len() as u64,
             next_ticket_id: 1 + data.tickets.iter().map(|t| t.id).max().unwrap_or(70_000),
             data,
@@ -127,6 +130,7 @@ impl Db {
             }
             for (ii, inv) in s.invoices.iter().enumerate() {
                 db.by_invoice.insert(inv.id, (si, ii));
+                db.due.insert((inv.due_date, inv.id));
                 if let Some(at) = inv.paid_at {
                     db.paid.insert((at.as_millisecond(), inv.id));
                 }
@@ -212,6 +216,22 @@ impl Db {
         self.paid
             .range((from_ms, 0)..=(to_ms, u64::MAX))
             .filter_map(|&(_, id)| self.find_invoice(id))
+            .collect()
+    }
+
+    /// Invoices falling due on `from..=until`, in invoice-id order.
+    pub(crate) fn due_between(&self, from: Date, until: Date) -> Vec<Slot> {
+        if from > until {
+            return Vec::new();
+        }
+        let mut ids: Vec<u64> = self
+            .due
+            .range((from, 0)..=(until, u64::MAX))
+            .map(|&(_, id)| id)
+            .collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter_map(|id| self.find_invoice(id))
             .collect()
     }
 
@@ -388,6 +408,31 @@ mod tests {
         let ms = at.as_millisecond();
         assert_eq!(db.paid_between(ms, ms).len(), overdue.len());
         assert!(db.mark_paid(1, at).is_none());
+    }
+
+    #[test]
+    fn due_dates_are_indexed() {
+        let db = db();
+        let all: Vec<(u64, Date)> = db
+            .subscribers()
+            .iter()
+            .flat_map(|s| s.invoices.iter().map(|i| (i.id, i.due_date)))
+            .collect();
+        let (from, until) = (db.today() - 20.days(), db.today() + 5.days());
+        let mut expected: Vec<u64> = all
+            .iter()
+            .filter(|(_, due)| from <= *due && *due <= until)
+            .map(|(id, _)| *id)
+            .collect();
+        expected.sort_unstable();
+        let found: Vec<u64> = db
+            .due_between(from, until)
+            .into_iter()
+            .map(|slot| db.invoice(slot).id)
+            .collect();
+        assert!(!found.is_empty());
+        assert_eq!(found, expected);
+        assert!(db.due_between(until, from).is_empty());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use crate::error::ErpError;
 use crate::model::{
-    ConnectionStatus, Contract, Customer, Invoice, NewTicket, PaymentEvent, System, Ticket,
-    UnlockResult,
+    ConnectionStatus, Contract, Customer, Invoice, NewTicket, PaymentEvent, Receivable, System,
+    Ticket, UnlockResult,
 };
+use crate::receivables;
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
 use jiff::civil::Date;
@@ -61,6 +62,67 @@ pub trait ErpAdapter: Send + Sync {
         until: Date,
         customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError>;
+
+    /// Every invoice still owed (open, overdue, partially paid) falling due on
+    /// `due_from..=due_until` (Brazilian dates), with its customer and what the system says about
+    /// the contract: the provider's receivables, which the billing ladder plans over. One row per
+    /// invoice, ordered by due date then invoice id.
+    ///
+    /// Systems that list receivables in bulk (SGP, IXC, Hubsoft) ignore `customers`; systems that
+    /// only list one customer's titles (MK-Auth, Voalle, RadiusNet) ask for each of `customers`
+    /// (Voalle at its ~30 requests a minute). A listing longer than the adapter pages through
+    /// fails with `InvalidResponse` rather than being cut; an empty window (`due_from` after
+    /// `due_until`) is an empty list. Each row holds a whole `Customer`: for very large bases ask
+    /// for a few days at a time.
+    ///
+    /// The default is the per-customer fallback every system supports: `open_invoices` and, when
+    /// any falls in the window, `contracts` of each of `customers`.
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        let mut rows = Vec::new();
+        if due_from > due_until {
+            return Ok(rows);
+        }
+        for customer in receivables::unique_customers(customers) {
+            let owed: Vec<Invoice> = self
+                .open_invoices(customer)
+                .await?
+                .into_iter()
+                .filter(|i| receivables::is_receivable(i, due_from, due_until))
+                .collect();
+            if owed.is_empty() {
+                continue;
+            }
+            let contracts = match self.contracts(customer).await {
+                Ok(contracts) => contracts,
+                Err(ErpError::NotSupported { .. }) => Vec::new(),
+                Err(other) => return Err(other),
+            };
+            for invoice in owed {
+                let contract = receivables::contract_for(&invoice, &contracts);
+                rows.push(Receivable::new(customer.clone(), invoice, contract, None));
+            }
+        }
+        Ok(receivables::finish(rows))
+    }
+
+    /// Restores a contract blocked for debt once its debt is paid (Anatel: within a day of the
+    /// payment). Call it only when the debt behind the block is paid: a release does not look at
+    /// other invoices. `granted` means the contract is not blocked any more — released by this
+    /// call or already released by the system; a refusal says why not: `NotSupported` (still
+    /// blocked and nothing Balcão can ask the system for: check again later or hand over to a
+    /// person), `ExceedsPolicy` (a manual block or a suspension by request, which a payment does
+    /// not lift), `ContractInactive`.
+    ///
+    /// The default reads [`ErpAdapter::connection_status`], for systems that lift a debt block
+    /// themselves when they post the payment.
+    async fn restore_after_payment(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
+        receivables::restore_from_check(self.system(), self.connection_status(contract).await)
+    }
 }
 
 #[async_trait]
@@ -105,5 +167,16 @@ impl<T: ErpAdapter + ?Sized> ErpAdapter for Arc<T> {
         customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
         (**self).payments_between(from, until, customers).await
+    }
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        (**self).receivables(due_from, due_until, customers).await
+    }
+    async fn restore_after_payment(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
+        (**self).restore_after_payment(contract).await
     }
 }

@@ -19,12 +19,17 @@ pub enum Operation {
     ConnectionStatus,
     OpenTicket,
     Payments,
+    Receivables,
+    RestoreAfterPayment,
 }
 
 impl Operation {
     /// Reads are safe to repeat; only they are retried.
     pub fn is_read(self) -> bool {
-        !matches!(self, Operation::TrustUnlock | Operation::OpenTicket)
+        !matches!(
+            self,
+            Operation::TrustUnlock | Operation::OpenTicket | Operation::RestoreAfterPayment
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +44,8 @@ impl Operation {
             Operation::ConnectionStatus => "connection_status",
             Operation::OpenTicket => "open_ticket",
             Operation::Payments => "payments",
+            Operation::Receivables => "receivables",
+            Operation::RestoreAfterPayment => "restore_after_payment",
         }
     }
 
@@ -55,6 +62,8 @@ impl Operation {
             Operation::ConnectionStatus => "consulta de conexão",
             Operation::OpenTicket => "abertura de chamado",
             Operation::Payments => "consulta de pagamentos",
+            Operation::Receivables => "listagem de faturas a receber",
+            Operation::RestoreAfterPayment => "religação após o pagamento",
         }
     }
 }
@@ -144,7 +153,7 @@ mod tests {
     }
 
     #[test]
-    fn only_unlock_and_ticket_are_writes() {
+    fn only_unlock_ticket_and_restore_are_writes() {
         let writes: Vec<_> = [
             Operation::FindCustomerByDocument,
             Operation::FindCustomersByPhone,
@@ -156,10 +165,19 @@ mod tests {
             Operation::ConnectionStatus,
             Operation::OpenTicket,
             Operation::Payments,
+            Operation::Receivables,
+            Operation::RestoreAfterPayment,
         ]
         .into_iter()
         .filter(|op| !op.is_read())
         .collect();
-        assert_eq!(writes, vec![Operation::TrustUnlock, Operation::OpenTicket]);
+        assert_eq!(
+            writes,
+            vec![
+                Operation::TrustUnlock,
+                Operation::OpenTicket,
+                Operation::RestoreAfterPayment
+            ]
+        );
     }
 }

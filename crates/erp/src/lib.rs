@@ -13,6 +13,7 @@ pub mod http;
 pub mod lookup;
 pub mod model;
 pub(crate) mod parse;
+pub mod receivables;
 pub mod resilience;
 
 pub use adapter::ErpAdapter;

@@ -272,6 +272,19 @@ pub struct UnlockResult {
 }
 
 impl UnlockResult {
+    /// The contract is no longer blocked (a restore after payment that the system had already
+    /// done, or that it reports without details).
+    pub fn released(erp_message: Option<String>) -> Self {
+        UnlockResult {
+            granted: true,
+            until: None,
+            days: None,
+            protocol: None,
+            refusal: None,
+            erp_message,
+        }
+    }
+
     pub fn refused(refusal: UnlockRefusal, erp_message: Option<String>) -> Self {
         UnlockResult {
             granted: false,
@@ -324,6 +337,52 @@ pub struct PaymentEvent {
     pub paid_at: Timestamp,
     pub amount_cents: i64,
     pub detected_by: DetectedBy,
+}
+
+/// An invoice still owed, with who owes it and what the listing says about their contract: one
+/// row of the provider's receivables, what the billing ladder plans over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receivable {
+    pub customer: Customer,
+    /// The contract the invoice bills, when the system says.
+    pub contract_id: Option<String>,
+    /// Open, overdue or partially paid. Payment methods that cost one request per invoice (IXC's
+    /// Pix, RadiusNet's boleto link and Pix) are not filled in: read the invoice with
+    /// [`crate::ErpAdapter::invoice`] right before a message about it goes out.
+    pub invoice: Invoice,
+    /// The contract's status, when the system's answers carry it.
+    pub contract_status: Option<ContractStatus>,
+    /// The contract is cut or slowed for debt ([`ContractStatus::is_blocked_for_debt`]); `false`
+    /// when the system does not say.
+    pub suspended: bool,
+    /// The subscriber's city as the system writes it, when it gives one.
+    pub city: Option<String>,
+    /// The contract's monthly value, when the system gives it.
+    pub plan_value_cents: Option<i64>,
+}
+
+impl Receivable {
+    /// Assembles a row from an invoice and, when found, its contract.
+    pub fn new(
+        customer: Customer,
+        invoice: Invoice,
+        contract: Option<&Contract>,
+        city: Option<String>,
+    ) -> Receivable {
+        let contract_status = contract.map(|c| c.status);
+        Receivable {
+            customer,
+            contract_id: invoice
+                .contract_id
+                .clone()
+                .or_else(|| contract.map(|c| c.erp_id.clone())),
+            contract_status,
+            suspended: contract_status.is_some_and(ContractStatus::is_blocked_for_debt),
+            plan_value_cents: contract.and_then(|c| c.monthly_cents),
+            city: city.filter(|c| !c.trim().is_empty()),
+            invoice,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,8 @@
 use crate::adapter::ErpAdapter;
 use crate::error::{ErpError, Operation};
 use crate::model::{
-    ConnectionStatus, Contract, Customer, Invoice, NewTicket, PaymentEvent, System, Ticket,
-    UnlockResult,
+    ConnectionStatus, Contract, Customer, Invoice, NewTicket, PaymentEvent, Receivable, System,
+    Ticket, UnlockResult,
 };
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
@@ -215,6 +215,9 @@ impl RetryPolicy {
 pub struct ResiliencePolicy {
     /// Deadline of one attempt of one operation (all its HTTP requests together).
     pub call_timeout: Duration,
+    /// Deadline of one attempt of a whole receivables listing, which pages through the provider's
+    /// base (each request still has its own timeout).
+    pub listing_timeout: Duration,
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,
     /// How long repeated reads are answered from memory; zero disables the cache.
@@ -226,6 +229,7 @@ impl Default for ResiliencePolicy {
     fn default() -> Self {
         ResiliencePolicy {
             call_timeout: Duration::from_secs(15),
+            listing_timeout: Duration::from_secs(30 * 60),
             retry: RetryPolicy {
                 max_attempts: 3,
                 base_delay_ms: 300,
@@ -293,8 +297,23 @@ impl<A: ErpAdapter> Resilient<A> {
         lock(&self.cache).insert(key, value, now_millis());
     }
 
-    /// Runs `call` under the timeout, the breaker and (for reads) the retry policy.
+    /// Runs `call` under the call timeout, the breaker and (for reads) the retry policy.
     async fn run<T, F, Fut>(&self, operation: Operation, call: F) -> Result<T, ErpError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, ErpError>>,
+    {
+        self.run_within(operation, self.policy.call_timeout, call)
+            .await
+    }
+
+    /// [`Self::run`] with `deadline` for each attempt.
+    async fn run_within<T, F, Fut>(
+        &self,
+        operation: Operation,
+        deadline: Duration,
+        call: F,
+    ) -> Result<T, ErpError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ErpError>>,
@@ -307,7 +326,7 @@ impl<A: ErpAdapter> Resilient<A> {
                     self.inner.system().display_name()
                 )));
             }
-            let outcome = match tokio::time::timeout(self.policy.call_timeout, call()).await {
+            let outcome = match tokio::time::timeout(deadline, call()).await {
                 Ok(result) => result,
                 Err(_) => Err(ErpError::Timeout),
             };
@@ -481,6 +500,31 @@ impl<A: ErpAdapter> ErpAdapter for Resilient<A> {
         }
         Ok(events)
     }
+
+    /// Retried as a whole, under `listing_timeout`, never cached: the ladder plans on it and a
+    /// paid invoice must drop out at the next read.
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        self.run_within(Operation::Receivables, self.policy.listing_timeout, || {
+            self.inner.receivables(due_from, due_until, customers)
+        })
+        .await
+    }
+
+    /// A write where the system has a release action: tried once, and the cache dropped.
+    async fn restore_after_payment(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
+        let result = self
+            .run(Operation::RestoreAfterPayment, || {
+                self.inner.restore_after_payment(contract)
+            })
+            .await;
+        self.invalidate_cache();
+        result
+    }
 }
 
 #[cfg(test)]
@@ -652,6 +696,8 @@ mod tests {
         calls: AtomicU32,
         failures_before_success: u32,
         failure: ErpError,
+        /// How long a receivables listing takes.
+        listing_takes: Duration,
     }
 
     impl Scripted {
@@ -660,6 +706,7 @@ mod tests {
                 calls: AtomicU32::new(0),
                 failures_before_success,
                 failure,
+                listing_takes: Duration::ZERO,
             }
         }
 
@@ -760,11 +807,24 @@ mod tests {
         ) -> Result<Vec<PaymentEvent>, ErpError> {
             self.step().map(|_| Vec::new())
         }
+        async fn receivables(
+            &self,
+            _: Date,
+            _: Date,
+            _: &[Customer],
+        ) -> Result<Vec<Receivable>, ErpError> {
+            tokio::time::sleep(self.listing_takes).await;
+            self.step().map(|_| Vec::new())
+        }
+        async fn restore_after_payment(&self, _: &Contract) -> Result<UnlockResult, ErpError> {
+            self.step().map(|_| UnlockResult::released(None))
+        }
     }
 
     fn policy(max_attempts: u32, threshold: u32) -> ResiliencePolicy {
         ResiliencePolicy {
             call_timeout: Duration::from_millis(200),
+            listing_timeout: Duration::from_millis(200),
             retry: RetryPolicy {
                 max_attempts,
                 base_delay_ms: 1,
@@ -879,5 +939,54 @@ mod tests {
         r.invoice(&customer(), "7").await.unwrap();
         r.invoice(&customer(), "7").await.unwrap();
         assert_eq!(r.inner().calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn receivables_are_retried_and_never_cached() {
+        let r = Resilient::new(
+            Scripted::new(1, ErpError::Unavailable("503".into())),
+            policy(3, 10),
+        );
+        let day = jiff::civil::date(2026, 11, 1);
+        r.receivables(day, day, &[]).await.unwrap();
+        assert_eq!(r.inner().calls(), 2, "the failed attempt was retried");
+        r.receivables(day, day, &[]).await.unwrap();
+        assert_eq!(r.inner().calls(), 3, "a second listing asks again");
+    }
+
+    #[tokio::test]
+    async fn a_listing_gets_the_listing_deadline_not_the_call_deadline() {
+        let mut slow = Scripted::new(0, ErpError::Timeout);
+        slow.listing_takes = Duration::from_millis(400);
+        let day = jiff::civil::date(2026, 11, 1);
+        let generous = ResiliencePolicy {
+            listing_timeout: Duration::from_secs(30),
+            ..policy(1, 10)
+        };
+        let r = Resilient::new(slow, generous);
+        assert!(r.receivables(day, day, &[]).await.is_ok());
+        let mut slow = Scripted::new(0, ErpError::Timeout);
+        slow.listing_takes = Duration::from_secs(3600);
+        let r = Resilient::new(slow, policy(1, 10));
+        assert_eq!(
+            r.receivables(day, day, &[]).await.unwrap_err(),
+            ErpError::Timeout
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restore_is_a_write_tried_once_that_drops_the_cache() {
+        let r = Resilient::new(Scripted::new(1, ErpError::Timeout), policy(3, 10));
+        assert_eq!(
+            r.restore_after_payment(&contract()).await.unwrap_err(),
+            ErpError::Timeout
+        );
+        assert_eq!(r.inner().calls(), 1);
+        r.contracts(&customer()).await.unwrap();
+        r.contracts(&customer()).await.unwrap();
+        assert_eq!(r.inner().calls(), 2, "cached");
+        assert!(r.restore_after_payment(&contract()).await.unwrap().granted);
+        r.contracts(&customer()).await.unwrap();
+        assert_eq!(r.inner().calls(), 4, "the restore dropped the cache");
     }
 }

@@ -7,8 +7,8 @@ use balcao_domain::WaId;
 use balcao_domain::br::{BrPhone, Cpf, Document, PixCode};
 use balcao_erp::{
     BreakerPolicy, ConnectOptions, ContractStatus, Customer, ErpAdapter, ErpError, InvoiceStatus,
-    LookupKey, NewTicket, Operation, PaymentMethod, RateLimit, ResiliencePolicy, RetryPolicy,
-    System, UnlockRefusal, connect_with, lookup_json,
+    LookupKey, NewTicket, Operation, PaymentMethod, RateLimit, Receivable, ResiliencePolicy,
+    RetryPolicy, System, UnlockRefusal, connect_with, lookup_json,
 };
 use balcao_erp_fake::{
     DataSet, FakeContractStatus, FakeInvoiceStatus, FakeSystem, Faults, RunningFake, Subscriber,
@@ -55,6 +55,7 @@ fn fake_system(system: System) -> FakeSystem {
 fn quick_policy() -> ResiliencePolicy {
     ResiliencePolicy {
         call_timeout: Duration::from_secs(10),
+        listing_timeout: Duration::from_secs(120),
         retry: RetryPolicy {
             max_attempts: 3,
             base_delay_ms: 1,
@@ -951,4 +952,444 @@ suite! {
     mkauth => System::MkAuth,
     voalle => System::Voalle,
     radiusnet => System::RadiusNet,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receivables and the restore after payment (billing ladder)
+// ---------------------------------------------------------------------------------------------
+
+/// Whether the system lists receivables in bulk (`customers` unused) or per customer.
+fn lists_receivables_in_bulk(system: System) -> bool {
+    matches!(system, System::Sgp | System::Ixc | System::Hubsoft)
+}
+
+/// The status a receivables row reads for a fake contract. SGP's bulk `clientes` has only the
+/// display text: "Suspenso"/"Bloqueado" read as debt and a trust unlock as "Ativo".
+fn status_in_listing(system: System, status: FakeContractStatus) -> ContractStatus {
+    match (system, status) {
+        (
+            System::Sgp,
+            FakeContractStatus::SuspendedManual | FakeContractStatus::SuspendedByRequest,
+        ) => ContractStatus::SuspendedDebt,
+        (System::Sgp, FakeContractStatus::TrustUnlocked) => ContractStatus::Active,
+        _ => expected_status(system, status),
+    }
+}
+
+/// A case over `subscribers` generated subscribers (the pagination scenarios need many).
+async fn large_case(system: System, subscribers: usize) -> Case {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let data = DataSet::generate(subscribers, SEED, today());
+    let fake = balcao_erp_fake::start(
+        fake_system(system),
+        data.clone(),
+        Faults {
+            rate_limit_per_minute: Some(0),
+            ..Faults::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    let options = ConnectOptions {
+        policy: quick_policy(),
+        request_timeout: Duration::from_secs(30),
+        rate_limit: Some(NO_LIMIT),
+    };
+    let adapter = connect_with(system, &fake.base_url, &fake.auth, &options)
+        .unwrap_or_else(|e| panic!("{system}: connect failed: {e}"));
+    Case {
+        system,
+        fake,
+        data,
+        adapter,
+    }
+}
+
+impl Case {
+    /// What `receivables` is given: nothing for bulk systems (to show it is not needed), every
+    /// subscriber as the product would track them for the others.
+    async fn tracked_customers(&self) -> Vec<Customer> {
+        if lists_receivables_in_bulk(self.system) {
+            return Vec::new();
+        }
+        let mut customers = Vec::new();
+        for index in 0..self.data.subscribers.len() {
+            customers.push(self.customer(index).await);
+        }
+        customers
+    }
+
+    /// Ids of the fake's unpaid invoices due on `from..=until`, ascending.
+    fn owed_between(&self, from: Date, until: Date) -> Vec<String> {
+        let mut ids: Vec<u64> = self
+            .data
+            .invoices()
+            .filter(|(_, i)| i.status.is_unpaid() && from <= i.due_date && i.due_date <= until)
+            .map(|(_, i)| i.id)
+            .collect();
+        ids.sort_unstable();
+        ids.into_iter().map(|id| id.to_string()).collect()
+    }
+}
+
+fn days(n: i64) -> jiff::Span {
+    jiff::Span::new().days(n)
+}
+
+fn sorted_ids(rows: &[Receivable]) -> Vec<String> {
+    let mut ids: Vec<String> = rows.iter().map(|r| r.invoice.erp_id.clone()).collect();
+    ids.sort_by_key(|id| id.parse::<u64>().unwrap());
+    ids
+}
+
+async fn receivables_list_the_due_window(system: System) {
+    let case = Case::start(system).await;
+    let customers = case.tracked_customers().await;
+    let (from, until) = (today() - days(10), today() + days(10));
+    let rows = case
+        .adapter
+        .receivables(from, until, &customers)
+        .await
+        .unwrap_or_else(|e| panic!("{system}: {e}"));
+    let expected = case.owed_between(from, until);
+    assert!(expected.len() > 5, "{system}: the window holds titles");
+    assert_eq!(sorted_ids(&rows), expected, "{system}");
+    for pair in rows.windows(2) {
+        let key = |r: &Receivable| (r.invoice.due_date, r.invoice.erp_id.parse::<u64>().unwrap());
+        assert!(
+            key(&pair[0]) < key(&pair[1]),
+            "{system}: ordered by due date and id"
+        );
+    }
+    let gives_city = matches!(system, System::Hubsoft | System::MkAuth | System::Voalle);
+    let gives_plan_value = matches!(system, System::Hubsoft | System::Voalle | System::RadiusNet);
+    for row in &rows {
+        let (subscriber, fake) = case
+            .data
+            .invoices()
+            .find(|(_, i)| i.id.to_string() == row.invoice.erp_id)
+            .unwrap();
+        let invoice_id = &row.invoice.erp_id;
+        assert_eq!(row.customer.system, system);
+        assert_eq!(row.customer.name, subscriber.name, "{system} {invoice_id}");
+        assert_eq!(
+            row.customer.document.as_ref().map(Document::as_str),
+            Some(subscriber.document.as_str()),
+            "{system} {invoice_id}"
+        );
+        if system != System::RadiusNet {
+            // RadiusNet's answers carry no phone.
+            assert!(!row.customer.phones.is_empty(), "{system} {invoice_id}");
+        }
+        assert_eq!(
+            row.invoice.amount_cents, fake.amount_cents,
+            "{system} {invoice_id}"
+        );
+        assert_eq!(row.invoice.due_date, fake.due_date, "{system} {invoice_id}");
+        assert!(row.invoice.status.is_payable(), "{system} {invoice_id}");
+        assert!(
+            row.invoice.digitable_line().is_some(),
+            "{system} {invoice_id}"
+        );
+        let contract = subscriber
+            .contracts
+            .iter()
+            .find(|c| c.id == fake.contract_id)
+            .unwrap();
+        let named = row
+            .contract_id
+            .as_deref()
+            .unwrap_or_else(|| panic!("{system} {invoice_id}: no contract"));
+        assert!(
+            named == contract.id.to_string() || named == contract.login,
+            "{system} {invoice_id}: contract {named}"
+        );
+        let status = status_in_listing(system, contract.status);
+        assert_eq!(
+            row.contract_status,
+            Some(status),
+            "{system} {invoice_id}: {:?}",
+            contract.status
+        );
+        assert_eq!(
+            row.suspended,
+            status.is_blocked_for_debt(),
+            "{system} {invoice_id}"
+        );
+        if gives_city {
+            assert_eq!(
+                row.city.as_deref(),
+                Some(subscriber.city.as_str()),
+                "{system}"
+            );
+        } else {
+            assert_eq!(row.city, None, "{system}");
+        }
+        if gives_plan_value {
+            assert_eq!(
+                row.plan_value_cents,
+                Some(contract.monthly_cents),
+                "{system}"
+            );
+        }
+    }
+    assert!(
+        rows.iter().any(|r| r.suspended),
+        "{system}: showcase debtors are in the window"
+    );
+
+    // A payment takes the invoice out at the next read (nothing is cached).
+    let paid = rows[0].invoice.erp_id.clone();
+    assert!(case.fake.control.mark_paid(&paid, Timestamp::now()));
+    let after = case
+        .adapter
+        .receivables(from, until, &customers)
+        .await
+        .unwrap();
+    assert!(!after.iter().any(|r| r.invoice.erp_id == paid), "{system}");
+    assert_eq!(after.len(), rows.len() - 1, "{system}");
+}
+
+/// Bulk systems page through a base larger than a page; per-customer systems ask each tracked
+/// customer once, list only them, and nothing without them.
+async fn receivables_page_through_the_base(system: System) {
+    if !lists_receivables_in_bulk(system) {
+        let case = Case::start(system).await;
+        let some: Vec<Customer> = {
+            let mut picked = Vec::new();
+            for index in [
+                ACTIVE,
+                SUSPENDED_UNLOCKABLE,
+                COMPANY_TWO_CONTRACTS,
+                UNLOCK_ALREADY_USED,
+            ] {
+                picked.push(case.customer(index).await);
+            }
+            picked
+        };
+        let twice: Vec<Customer> = some.iter().chain(some.iter()).cloned().collect();
+        let (from, until) = (today() - days(400), today() + days(60));
+        let rows = case.adapter.receivables(from, until, &twice).await.unwrap();
+        let documents: BTreeSet<&str> = some
+            .iter()
+            .filter_map(|c| c.document.as_ref().map(Document::as_str))
+            .collect();
+        let mut expected: Vec<String> = case
+            .data
+            .invoices()
+            .filter(|(s, i)| i.status.is_unpaid() && documents.contains(s.document.as_str()))
+            .map(|(_, i)| i.id.to_string())
+            .collect();
+        expected.sort_by_key(|id| id.parse::<u64>().unwrap());
+        assert!(!expected.is_empty());
+        assert_eq!(sorted_ids(&rows), expected, "{system}: each invoice once");
+        let before = case.requests();
+        assert!(
+            case.adapter
+                .receivables(from, until, &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(case.requests(), before, "{system}: nobody to ask");
+        return;
+    }
+    let (subscribers, page) = match system {
+        System::Sgp => (250, 100),
+        _ => (1_200, 500),
+    };
+    let case = large_case(system, subscribers).await;
+    let (from, until) = (today() - days(400), today() + days(60));
+    let expected = case.owed_between(from, until);
+    let before = case.requests();
+    let rows = case
+        .adapter
+        .receivables(from, until, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{system}: {e}"));
+    let asked = case.requests() - before;
+    assert_eq!(
+        sorted_ids(&rows),
+        expected,
+        "{system}: every page, nothing twice"
+    );
+    if system == System::Sgp {
+        // `clientes` carries the titles: one pass, 100 customers a page.
+        assert_eq!(asked as usize, subscribers.div_ceil(page), "{system}");
+    } else {
+        assert!(expected.len() > page, "{system}: more titles than a page");
+        assert!(
+            asked as usize > expected.len().div_ceil(page),
+            "{system}: {asked} requests"
+        );
+    }
+}
+
+async fn receivables_of_an_empty_window_are_empty(system: System) {
+    let case = Case::start(system).await;
+    let customers = case.tracked_customers().await;
+    let far = today() + days(400);
+    let rows = case
+        .adapter
+        .receivables(far, far + days(10), &customers)
+        .await
+        .unwrap_or_else(|e| panic!("{system}: {e}"));
+    assert!(rows.is_empty(), "{system}: {rows:?}");
+    let before = case.requests();
+    let reversed = case
+        .adapter
+        .receivables(today(), today() - days(1), &customers)
+        .await
+        .unwrap();
+    assert!(reversed.is_empty());
+    assert_eq!(
+        case.requests(),
+        before,
+        "{system}: an empty window asks nothing"
+    );
+}
+
+async fn receivables_report_a_garbled_answer(system: System) {
+    let case = Case::start(system).await;
+    let customers = case.tracked_customers().await;
+    case.faults(Faults {
+        truncated_json_rate: 1.0,
+        ..Faults::default()
+    });
+    let error = case
+        .adapter
+        .receivables(today() - days(10), today() + days(10), &customers)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ErpError::InvalidResponse(ref m) if !m.is_empty()),
+        "{system}: {error:?}"
+    );
+    assert!(
+        error.to_string().starts_with("resposta inválida"),
+        "{system}: {error}"
+    );
+}
+
+async fn receivables_fail_when_the_system_is_down(system: System) {
+    let case = Case::start(system).await;
+    let customers = case.tracked_customers().await;
+    case.faults(Faults {
+        down: true,
+        ..Faults::default()
+    });
+    let before = case.requests();
+    let error = case
+        .adapter
+        .receivables(today() - days(10), today() + days(10), &customers)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ErpError::Unavailable(ref m) if m.contains("503")),
+        "{system}: {error:?}"
+    );
+    assert_eq!(
+        case.requests() - before,
+        3,
+        "{system}: a read, tried 3 times"
+    );
+}
+
+async fn restore_after_payment_releases_or_says_why_not(system: System) {
+    let case = Case::start(system).await;
+    let blocked = case.contract(SUSPENDED_UNLOCKABLE, 0).await;
+    let fake_id = case.subscriber(SUSPENDED_UNLOCKABLE).contracts[0].id;
+    let result = case.adapter.restore_after_payment(&blocked).await;
+    if matches!(system, System::Voalle | System::RadiusNet) {
+        assert_eq!(
+            result.unwrap_err(),
+            ErpError::not_supported(Operation::RestoreAfterPayment),
+            "{system}"
+        );
+        return;
+    }
+    let first = result.unwrap_or_else(|e| panic!("{system}: {e}"));
+    if system == System::Ixc {
+        // IXC's release action lifts the block.
+        assert!(first.granted, "{system}: {first:?}");
+        assert_eq!(
+            case.fake.control.contract(fake_id).unwrap().status,
+            FakeContractStatus::Active
+        );
+    } else {
+        // The system releases on its own when it posts the payment: not yet.
+        assert!(!first.granted, "{system}: {first:?}");
+        assert_eq!(first.refusal, Some(UnlockRefusal::NotSupported), "{system}");
+        assert!(first.erp_message.is_some());
+        assert_eq!(
+            case.fake.control.contract(fake_id).unwrap().status,
+            FakeContractStatus::SuspendedDebt,
+            "{system}: nothing was spent"
+        );
+        for invoice in case.subscriber(SUSPENDED_UNLOCKABLE).invoices.iter() {
+            if invoice.status.is_unpaid() && invoice.contract_id == fake_id {
+                assert!(case.fake.control.mark_paid(invoice.id, Timestamp::now()));
+            }
+        }
+    }
+    let after = case.adapter.restore_after_payment(&blocked).await.unwrap();
+    assert!(
+        after.granted,
+        "{system}: released after the payment: {after:?}"
+    );
+    assert_eq!(after.refusal, None);
+
+    let manual = case.contract(3, 0).await;
+    let refused = case.adapter.restore_after_payment(&manual).await.unwrap();
+    assert!(!refused.granted, "{system}");
+    let expected = if system == System::MkAuth {
+        // `bloqueado=sim` does not say why: it reads as debt still blocked.
+        UnlockRefusal::NotSupported
+    } else {
+        UnlockRefusal::ExceedsPolicy
+    };
+    assert_eq!(refused.refusal, Some(expected), "{system}: {refused:?}");
+    assert_eq!(
+        case.fake
+            .control
+            .contract(case.subscriber(3).contracts[0].id)
+            .unwrap()
+            .status,
+        FakeContractStatus::SuspendedManual,
+        "{system}: a manual block stays"
+    );
+    let cancelled = case.contract(CANCELLED, 0).await;
+    let refused = case
+        .adapter
+        .restore_after_payment(&cancelled)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.refusal,
+        Some(UnlockRefusal::ContractInactive),
+        "{system}: {refused:?}"
+    );
+}
+
+macro_rules! receivables_suite {
+    ($($module:ident => $system:expr),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+            #[tokio::test] async fn receivables_list_the_due_window() { super::receivables_list_the_due_window($system).await }
+            #[tokio::test] async fn receivables_page_through_the_base() { super::receivables_page_through_the_base($system).await }
+            #[tokio::test] async fn receivables_of_an_empty_window_are_empty() { super::receivables_of_an_empty_window_are_empty($system).await }
+            #[tokio::test] async fn receivables_report_a_garbled_answer() { super::receivables_report_a_garbled_answer($system).await }
+            #[tokio::test] async fn receivables_fail_when_the_system_is_down() { super::receivables_fail_when_the_system_is_down($system).await }
+            #[tokio::test] async fn restore_after_payment_releases_or_says_why_not() { super::restore_after_payment_releases_or_says_why_not($system).await }
+        }
+    )*};
+}
+
+receivables_suite! {
+    sgp_receivables => System::Sgp,
+    ixc_receivables => System::Ixc,
+    hubsoft_receivables => System::Hubsoft,
+    mkauth_receivables => System::MkAuth,
+    voalle_receivables => System::Voalle,
+    radiusnet_receivables => System::RadiusNet,
 }

@@ -1,9 +1,9 @@
 //! The self-service bot's sessions and the two queries its pollers run (PostgreSQL).
 
-use crate::write::without_nul;
+use crate::write::{OpenConversation, enqueue_replies, insert_conversation_events, without_nul};
 use crate::{PgStore, db_err};
 use balcao_domain::{ConversationId, MessageId, Millis, WorkspaceId};
-use balcao_store::{BotSession, NewEvent, Result, StoreError};
+use balcao_store::{BotSession, Enqueued, NewEvent, NewOutbound, Result, StoreError};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -46,23 +46,30 @@ impl PgStore {
             .transpose()
     }
 
-    pub(crate) async fn save_bot_session_impl(
+    pub(crate) async fn save_bot_turn_impl(
         &self,
         session: &BotSession,
         events: &[NewEvent],
-    ) -> Result<()> {
+        replies: &[NewOutbound],
+        close_conversation: bool,
+    ) -> Result<Vec<Enqueued>> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let has_session: bool = sqlx::query(
-            "SELECT has_bot_session FROM conversations WHERE id = $1 AND workspace_id = $2",
+        let row = sqlx::query(
+            "SELECT has_bot_session, contact_id, number_id FROM conversations
+             WHERE id = $1 AND workspace_id = $2",
         )
         .bind(session.conversation_id.0)
         .bind(session.workspace_id.0)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?
-        .try_get(0)
-        .map_err(db_err)?;
+        .ok_or(StoreError::NotFound)?;
+        let has_session: bool = row.try_get(0).map_err(db_err)?;
+        let conversation = OpenConversation {
+            id: session.conversation_id.0,
+            contact: row.try_get(1).map_err(db_err)?,
+            number: row.try_get(2).map_err(db_err)?,
+        };
         // First, so a protocol conflict fails before anything else is written (and the
         // transaction, dropped on the error, rolls back in any case).
         sqlx::query(
@@ -93,21 +100,27 @@ impl PgStore {
             )),
             other => other,
         })?;
-        for event in events {
-            sqlx::query(
-                "INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(session.workspace_id.0)
-            .bind(session.conversation_id.0)
-            .bind(&event.kind)
-            .bind(event.message_id.map(|id| id.0))
-            .bind(without_nul(&event.data).as_ref())
-            .bind(session.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
+        let (enqueued, mut log) = enqueue_replies(
+            &mut tx,
+            session.workspace_id,
+            &conversation,
+            replies,
+            session.updated_at,
+        )
+        .await?;
+        log.extend(
+            events
+                .iter()
+                .map(|e| (e.kind.clone(), e.message_id.map(|id| id.0), e.data.clone())),
+        );
+        insert_conversation_events(
+            &mut tx,
+            session.workspace_id.0,
+            session.conversation_id.0,
+            &log,
+            session.updated_at,
+        )
+        .await?;
         if !has_session {
             sqlx::query("UPDATE conversations SET has_bot_session = true WHERE id = $1")
                 .bind(session.conversation_id.0)
@@ -115,7 +128,19 @@ impl PgStore {
                 .await
                 .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        if close_conversation {
+            sqlx::query(
+                "UPDATE conversations SET status = 'closed', closed_at = $1
+                 WHERE id = $2 AND status = 'open'",
+            )
+            .bind(session.updated_at)
+            .bind(session.conversation_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(enqueued)
     }
 
     pub(crate) async fn due_bot_timers_impl(

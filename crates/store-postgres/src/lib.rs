@@ -3,6 +3,7 @@
 //! may share one database.
 
 mod bot;
+mod desk;
 mod erp;
 mod ingest;
 mod migrate;
@@ -598,18 +599,22 @@ impl Store for PgStore {
         rows.iter().map(rows::event).collect()
     }
 
-    async fn enqueue_outbound(
+    async fn enqueue_outbound_all(
         &self,
         workspace: WorkspaceId,
-        new: NewOutbound,
+        news: &[NewOutbound],
         now: Millis,
-    ) -> Result<Enqueued> {
+    ) -> Result<Vec<Enqueued>> {
         let mut tx = self.write_tx().await?;
-        let enqueued = write::enqueue_outbound(&mut tx, workspace, new, now).await?;
-        if enqueued.created {
+        let mut all = Vec::with_capacity(news.len());
+        for new in news {
+            all.push(write::enqueue_outbound(&mut tx, workspace, new.clone(), now).await?);
+        }
+        // Nothing new (every key already used): nothing to write.
+        if all.iter().any(|e| e.created) {
             tx.commit().await.map_err(db_err)?;
         }
-        Ok(enqueued)
+        Ok(all)
     }
 
     async fn claim_outbound(
@@ -726,8 +731,15 @@ impl Store for PgStore {
         self.bot_session_impl(workspace, conversation).await
     }
 
-    async fn save_bot_session(&self, session: &BotSession, events: &[NewEvent]) -> Result<()> {
-        self.save_bot_session_impl(session, events).await
+    async fn save_bot_turn(
+        &self,
+        session: &BotSession,
+        events: &[NewEvent],
+        replies: &[NewOutbound],
+        close_conversation: bool,
+    ) -> Result<Vec<Enqueued>> {
+        self.save_bot_turn_impl(session, events, replies, close_conversation)
+            .await
     }
 
     async fn due_bot_timers(&self, now: Millis, limit: u32) -> Result<Vec<BotSession>> {

@@ -766,3 +766,157 @@ pub(crate) fn without_nul(value: &Value) -> std::borrow::Cow<'_, Value> {
         std::borrow::Cow::Borrowed(value)
     }
 }
+
+/// The ids a reply into an existing conversation needs.
+pub(crate) struct OpenConversation {
+    pub id: i64,
+    pub contact: i64,
+    pub number: i64,
+}
+
+/// Replies into a conversation the caller already holds (a bot turn): one INSERT for all of them
+/// and one conversation update, instead of eight statements per reply; their `message_out`
+/// events are returned as `(kind, message, data)` for the caller's batch insert. Anything that is
+/// not a keyed reply on the conversation's own number takes the general path.
+pub(crate) async fn enqueue_replies(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    conversation: &OpenConversation,
+    replies: &[NewOutbound],
+    now: Millis,
+) -> Result<(Vec<Enqueued>, Vec<(String, Option<i64>, Value)>)> {
+    if replies.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    if replies
+        .iter()
+        .any(|r| r.number_id.0 != conversation.number || r.idempotency_key.is_none())
+    {
+        let mut all = Vec::with_capacity(replies.len());
+        for reply in replies {
+            all.push(enqueue_outbound(conn, workspace, reply.clone(), now).await?);
+        }
+        return Ok((all, Vec::new()));
+    }
+    let mut kinds = Vec::with_capacity(replies.len());
+    let mut texts = Vec::with_capacity(replies.len());
+    let mut payloads = Vec::with_capacity(replies.len());
+    let mut tos = Vec::with_capacity(replies.len());
+    let mut keys = Vec::with_capacity(replies.len());
+    let mut authors = Vec::with_capacity(replies.len());
+    for reply in replies {
+        let payload = serde_json::to_value(&reply.content)
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        kinds.push(reply.content.kind().to_string());
+        texts.push(reply.content.display_text().replace('\0', ""));
+        payloads.push(without_nul(&payload).to_string());
+        tos.push(reply.to.as_str().to_string());
+        keys.push(reply.idempotency_key.clone().unwrap_or_default());
+        authors.push(reply.author.replace('\0', ""));
+    }
+    let inserted = sqlx::query(concat!(
+        "INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
+                               message_type, text, payload, status, to_wa_id, idempotency_key,
+                               author, attempts, next_attempt_at, created_at, updated_at)
+         SELECT $7, $8, $9, $10, 'out', r.kind, r.body, r.payload::jsonb, 'queued', r.to_wa_id,
+                r.key, r.author, 0, $11, $11, $11
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+              WITH ORDINALITY AS r(kind, body, payload, to_wa_id, key, author, position)
+         ORDER BY r.position
+         ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+         DO NOTHING
+         RETURNING ",
+        message_columns!()
+    ))
+    .bind(&kinds)
+    .bind(&texts)
+    .bind(&payloads)
+    .bind(&tos)
+    .bind(&keys)
+    .bind(&authors)
+    .bind(workspace.0)
+    .bind(conversation.number)
+    .bind(conversation.id)
+    .bind(conversation.contact)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut created: std::collections::HashMap<String, Message> =
+        std::collections::HashMap::with_capacity(inserted.len());
+    for row in &inserted {
+        let message = rows::message(row)?;
+        created.insert(message.idempotency_key.clone().unwrap_or_default(), message);
+    }
+    let mut all = Vec::with_capacity(replies.len());
+    let mut events = Vec::with_capacity(created.len());
+    for (reply, key) in replies.iter().zip(&keys) {
+        match created.remove(key) {
+            Some(message) => {
+                events.push((
+                    "message_out".to_string(),
+                    Some(message.id.0),
+                    json!({ "author": reply.author, "type": reply.content.kind() }),
+                ));
+                all.push(Enqueued {
+                    message,
+                    created: true,
+                });
+            }
+            None => all.push(Enqueued {
+                message: message_by_key(conn, workspace.0, key)
+                    .await?
+                    .ok_or(StoreError::NotFound)?,
+                created: false,
+            }),
+        }
+    }
+    if !events.is_empty() {
+        sqlx::query(
+            "UPDATE conversations SET last_message_at = GREATEST(last_message_at, $1)
+             WHERE id = $2",
+        )
+        .bind(now)
+        .bind(conversation.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok((all, events))
+}
+
+/// Appends `(kind, message, data)` events to one conversation's log, in order, in one statement.
+pub(crate) async fn insert_conversation_events(
+    conn: &mut Conn,
+    workspace: i64,
+    conversation: i64,
+    events: &[(String, Option<i64>, Value)],
+    now: Millis,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let kinds: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    let messages: Vec<Option<i64>> = events.iter().map(|e| e.1).collect();
+    let data: Vec<String> = events
+        .iter()
+        .map(|e| without_nul(&e.2).to_string())
+        .collect();
+    sqlx::query(
+        "INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
+         SELECT $4, $5, e.kind, e.message_id, e.data::jsonb, $6
+         FROM unnest($1::text[], $2::bigint[], $3::text[])
+              WITH ORDINALITY AS e(kind, message_id, data, position)
+         ORDER BY e.position",
+    )
+    .bind(&kinds)
+    .bind(&messages)
+    .bind(&data)
+    .bind(workspace)
+    .bind(conversation)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}

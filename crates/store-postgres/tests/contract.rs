@@ -41,3 +41,7 @@ async fn fresh_store() -> Option<PgStore> {
 balcao_store::contract_suite!(fresh_store(), |store: PgStore| async move {
     store.drop_schema().await.expect("drop the test schema");
 });
+
+balcao_store::desk_contract_suite!(fresh_store(), |store: PgStore| async move {
+    store.drop_schema().await.expect("drop the test schema");
+});

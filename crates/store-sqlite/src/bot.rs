@@ -1,9 +1,10 @@
 //! The self-service bot's sessions and the two queries its pollers run (SQLite).
 
 use crate::rows::json;
+use crate::write::{OpenConversation, enqueue_replies, insert_events};
 use crate::{SqliteStore, db_err};
 use balcao_domain::{ConversationId, MessageId, Millis, WorkspaceId};
-use balcao_store::{BotSession, NewEvent, Result, StoreError};
+use balcao_store::{BotSession, Enqueued, NewEvent, NewOutbound, Result, StoreError};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -46,23 +47,30 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(crate) async fn save_bot_session_impl(
+    pub(crate) async fn save_bot_turn_impl(
         &self,
         session: &BotSession,
         events: &[NewEvent],
-    ) -> Result<()> {
+        replies: &[NewOutbound],
+        close_conversation: bool,
+    ) -> Result<Vec<Enqueued>> {
         let mut tx = self.write_tx().await?;
-        let has_session: bool = sqlx::query(
-            "SELECT has_bot_session FROM conversations WHERE id = $1 AND workspace_id = $2",
+        let row = sqlx::query(
+            "SELECT has_bot_session, contact_id, number_id FROM conversations
+             WHERE id = $1 AND workspace_id = $2",
         )
         .bind(session.conversation_id.0)
         .bind(session.workspace_id.0)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?
-        .try_get(0)
-        .map_err(db_err)?;
+        .ok_or(StoreError::NotFound)?;
+        let has_session: bool = row.try_get(0).map_err(db_err)?;
+        let conversation = OpenConversation {
+            id: session.conversation_id.0,
+            contact: row.try_get(1).map_err(db_err)?,
+            number: row.try_get(2).map_err(db_err)?,
+        };
         // First, so a protocol conflict fails before anything else is written (and the
         // transaction, dropped on the error, rolls back in any case).
         sqlx::query(
@@ -93,21 +101,24 @@ impl SqliteStore {
             )),
             other => other,
         })?;
-        for event in events {
-            sqlx::query(
-                "INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(session.workspace_id.0)
-            .bind(session.conversation_id.0)
-            .bind(&event.kind)
-            .bind(event.message_id.map(|id| id.0))
-            .bind(event.data.to_string())
-            .bind(session.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
+        let (enqueued, mut log) = enqueue_replies(
+            &mut tx,
+            session.workspace_id,
+            &conversation,
+            replies,
+            session.updated_at,
+        )
+        .await?;
+        log.extend(events.iter().map(|event| {
+            serde_json::json!([
+                session.workspace_id.0,
+                session.conversation_id.0,
+                event.kind,
+                event.message_id.map(|id| id.0),
+                event.data.to_string(),
+            ])
+        }));
+        insert_events(&mut tx, log, session.updated_at).await?;
         if !has_session {
             sqlx::query("UPDATE conversations SET has_bot_session = 1 WHERE id = $1")
                 .bind(session.conversation_id.0)
@@ -115,7 +126,19 @@ impl SqliteStore {
                 .await
                 .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        if close_conversation {
+            sqlx::query(
+                "UPDATE conversations SET status = 'closed', closed_at = $1
+                 WHERE id = $2 AND status = 'open'",
+            )
+            .bind(session.updated_at)
+            .bind(session.conversation_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(enqueued)
     }
 
     pub(crate) async fn due_bot_timers_impl(

@@ -6,7 +6,8 @@
 
 use crate::db_err;
 use crate::write::{
-    Routed, StatusFacts, Target, accept, insert_unrouted, send_error_of, target_from_row,
+    Routed, StatusFacts, Target, accept, insert_events, insert_unrouted, send_error_of,
+    target_from_row,
 };
 use balcao_domain::status::DeliveryStatus;
 use balcao_domain::webhook::{InboundMessage, StatusUpdate, WebhookBatch};
@@ -442,26 +443,6 @@ async fn find_open_conversations(
         open.insert((get(row, 1)?, get(row, 2)?), get(row, 0)?);
     }
     Ok(open)
-}
-
-/// Appends events given as `[workspace, conversation, kind, message, data_text]`, in order.
-async fn insert_events(conn: &mut Conn, events: Vec<Value>, now: Millis) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
-         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-                json_extract(value, '$[2]'), json_extract(value, '$[3]'),
-                json_extract(value, '$[4]'), $2
-         FROM json_each($1) ORDER BY key",
-    )
-    .bind(Value::Array(events).to_string())
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 
 /// What the statuses of one call do to one outbound message.

@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "erp", include_str!("../migrations/0002_erp.sql")),
     (3, "bot", include_str!("../migrations/0003_bot.sql")),
+    (4, "desk", include_str!("../migrations/0004_desk.sql")),
 ];
 
 pub(crate) async fn run(writer: &SqlitePool, now: i64) -> Result<Vec<i64>> {

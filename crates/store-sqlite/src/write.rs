@@ -11,6 +11,7 @@ use balcao_domain::*;
 use balcao_store::*;
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
+use std::collections::HashMap;
 
 type Conn = SqliteConnection;
 
@@ -736,4 +737,136 @@ pub(crate) async fn reconcile_in_flight(
         }
     }
     Ok((reconciled, requeued))
+}
+
+/// Replies into a conversation the caller already holds (a bot turn): one INSERT for all of them,
+/// one conversation update and their `message_out` events returned for the caller's batch insert,
+/// instead of eight statements per reply. Anything that is not a keyed reply on the
+/// conversation's own number takes the general path. Returns the outcomes in order and the events
+/// to append (`[workspace, conversation, kind, message, data_text]`).
+pub(crate) async fn enqueue_replies(
+    conn: &mut Conn,
+    workspace: WorkspaceId,
+    conversation: &OpenConversation,
+    replies: &[NewOutbound],
+    now: Millis,
+) -> Result<(Vec<Enqueued>, Vec<Value>)> {
+    if replies.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    if replies
+        .iter()
+        .any(|r| r.number_id.0 != conversation.number || r.idempotency_key.is_none())
+    {
+        let mut all = Vec::with_capacity(replies.len());
+        for reply in replies {
+            all.push(enqueue_outbound(conn, workspace, reply.clone(), now).await?);
+        }
+        return Ok((all, Vec::new()));
+    }
+    let mut rows = Vec::with_capacity(replies.len());
+    for reply in replies {
+        let payload = serde_json::to_string(&reply.content)
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        rows.push(json!([
+            reply.content.kind(),
+            reply.content.display_text(),
+            payload,
+            reply.to.as_str(),
+            reply.idempotency_key,
+            reply.author,
+        ]));
+    }
+    let inserted = sqlx::query(concat!(
+        "INSERT INTO messages (workspace_id, number_id, conversation_id, contact_id, direction,
+                               message_type, text, payload, status, to_wa_id, idempotency_key,
+                               author, attempts, next_attempt_at, created_at, updated_at)
+         SELECT $2, $3, $4, $5, 'out', json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                json_extract(value, '$[2]'), 'queued', json_extract(value, '$[3]'),
+                json_extract(value, '$[4]'), json_extract(value, '$[5]'), 0, $6, $6, $6
+         FROM json_each($1) WHERE true ORDER BY key
+         ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
+         RETURNING ",
+        message_columns!()
+    ))
+    .bind(Value::Array(rows).to_string())
+    .bind(workspace.0)
+    .bind(conversation.number)
+    .bind(conversation.id)
+    .bind(conversation.contact)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut created: HashMap<String, Message> = HashMap::with_capacity(inserted.len());
+    for row in &inserted {
+        let message = rows::message(row)?;
+        let key = message.idempotency_key.clone().unwrap_or_default();
+        created.insert(key, message);
+    }
+    let mut all = Vec::with_capacity(replies.len());
+    let mut events = Vec::with_capacity(created.len());
+    for reply in replies {
+        let key = reply.idempotency_key.as_deref().unwrap_or_default();
+        match created.remove(key) {
+            Some(message) => {
+                events.push(json!([
+                    workspace.0,
+                    conversation.id,
+                    "message_out",
+                    message.id.0,
+                    json!({ "author": reply.author, "type": reply.content.kind() }).to_string(),
+                ]));
+                all.push(Enqueued {
+                    message,
+                    created: true,
+                });
+            }
+            None => all.push(Enqueued {
+                message: message_by_key(conn, workspace.0, key)
+                    .await?
+                    .ok_or(StoreError::NotFound)?,
+                created: false,
+            }),
+        }
+    }
+    if !events.is_empty() {
+        sqlx::query(
+            "UPDATE conversations SET last_message_at = MAX(last_message_at, $1) WHERE id = $2",
+        )
+        .bind(now)
+        .bind(conversation.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok((all, events))
+}
+
+/// The ids a reply into an existing conversation needs.
+pub(crate) struct OpenConversation {
+    pub id: i64,
+    pub contact: i64,
+    pub number: i64,
+}
+
+/// Appends events given as `[workspace, conversation, kind, message, data_text]`, in order, in
+/// one statement.
+pub(crate) async fn insert_events(conn: &mut Conn, events: Vec<Value>, now: Millis) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO events (workspace_id, conversation_id, kind, message_id, data, created_at)
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+                json_extract(value, '$[4]'), $2
+         FROM json_each($1) ORDER BY key",
+    )
+    .bind(Value::Array(events).to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }

@@ -58,6 +58,8 @@ macro_rules! contract_suite {
             payments_are_recorded_once_with_the_cursor,
             bot_session_round_trip_and_upsert,
             bot_session_events_are_appended_in_the_same_transaction,
+            bot_turn_queues_its_replies_in_the_same_transaction,
+            enqueue_outbound_all_is_one_transaction,
             bot_sessions_are_isolated_per_workspace,
             due_bot_timers_are_live_and_oldest_first,
             conversations_awaiting_bot_follow_inbound_messages,
@@ -2269,12 +2271,111 @@ async fn awaiting<S: Store>(store: &S, limit: u32) -> Vec<(WorkspaceId, Conversa
         .expect("conversations awaiting the bot")
 }
 
+pub async fn bot_turn_queues_its_replies_in_the_same_transaction<S: Store + Clone>(store: &S) {
+    let (ws, n) = setup(store).await;
+    let (c, m1) = inbound(store, "pn-1", "wamid.t1", PHONE_A, T0).await;
+    let (other, _) = inbound(store, "pn-1", "wamid.t2", PHONE_B, T0 + 1).await;
+    let reply = |key: &str, body: &str| NewOutbound {
+        author: "bot".into(),
+        ..text_out(n.id, PHONE_A, Some(key), body)
+    };
+    let replies = [
+        reply("bot:1:0", "Protocolo P-1"),
+        reply("bot:1:1", "Sua fatura"),
+    ];
+    let saved = session(ws, c, "P-1", Some(m1), None, false);
+    let done = store
+        .save_bot_turn(&saved, &[], &replies, false)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().all(|e| e.created));
+    assert!(done.iter().all(|e| e.message.conversation_id == c));
+    assert_eq!(done[0].message.text.as_deref(), Some("Protocolo P-1"));
+    assert_eq!(done[1].message.text.as_deref(), Some("Sua fatura"));
+    assert!(done[0].message.id < done[1].message.id, "in order");
+    assert_eq!(
+        store.outbound_counts(ws).await.unwrap(),
+        vec![(DeliveryStatus::Queued, 2)]
+    );
+    // The same turn again (a crash before the caller learnt of the commit): nothing new.
+    let again = store
+        .save_bot_turn(&saved, &[], &replies, false)
+        .await
+        .unwrap();
+    assert!(again.iter().all(|e| !e.created));
+    assert_eq!(again[0].message.id, done[0].message.id);
+    assert_eq!(
+        store.outbound_counts(ws).await.unwrap(),
+        vec![(DeliveryStatus::Queued, 2)]
+    );
+    // A protocol clash writes neither the session nor its replies.
+    let clash = session(ws, other, "P-1", None, None, false);
+    let replies_b = [NewOutbound {
+        author: "bot".into(),
+        ..text_out(n.id, PHONE_B, Some("bot:2:0"), "não deve sair")
+    }];
+    let result = store.save_bot_turn(&clash, &[], &replies_b, false).await;
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    assert_eq!(
+        store.outbound_counts(ws).await.unwrap(),
+        vec![(DeliveryStatus::Queued, 2)]
+    );
+    assert!(store.bot_session(ws, other).await.unwrap().is_none());
+
+    // The bot ends the contact: the conversation closes with the turn, and the subscriber's next
+    // message opens a new one.
+    let closing = BotSession {
+        finished: true,
+        updated_at: T0 + 50,
+        ..saved
+    };
+    store.save_bot_turn(&closing, &[], &[], true).await.unwrap();
+    let closed = store.conversation(ws, c).await.unwrap().unwrap();
+    assert_eq!(closed.status, ConversationStatus::Closed);
+    assert_eq!(closed.closed_at, Some(T0 + 50));
+    let (next, _) = inbound(store, "pn-1", "wamid.t3", PHONE_A, T0 + 60).await;
+    assert_ne!(next, c);
+}
+
+pub async fn enqueue_outbound_all_is_one_transaction<S: Store + Clone>(store: &S) {
+    let (ws, n) = setup(store).await;
+    let good = text_out(n.id, PHONE_A, Some("a-1"), "um");
+    let foreign = text_out(NumberId(n.id.0 + 1000), PHONE_A, Some("a-2"), "dois");
+    // One bad message: none is stored.
+    let result = store
+        .enqueue_outbound_all(ws, &[good.clone(), foreign], T0)
+        .await;
+    assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
+    assert!(store.outbound_counts(ws).await.unwrap().is_empty());
+    let both = store
+        .enqueue_outbound_all(
+            ws,
+            &[good.clone(), text_out(n.id, PHONE_B, Some("a-3"), "três")],
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    assert!(both.iter().all(|e| e.created));
+    assert_ne!(
+        both[0].message.conversation_id,
+        both[1].message.conversation_id
+    );
+    let repeat = store
+        .enqueue_outbound_all(ws, &[good], T0 + 5)
+        .await
+        .unwrap();
+    assert!(!repeat[0].created);
+    assert_eq!(repeat[0].message.id, both[0].message.id);
+}
+
 pub async fn bot_session_round_trip_and_upsert<S: Store + Clone>(store: &S) {
     let (ws, _) = setup(store).await;
     let (c, m1) = inbound(store, "pn-1", "wamid.b1", PHONE_A, T0).await;
     assert!(store.bot_session(ws, c).await.unwrap().is_none());
     let first = session(ws, c, "20250615000001", None, None, false);
-    store.save_bot_session(&first, &[]).await.unwrap();
+    store.save_bot_turn(&first, &[], &[], false).await.unwrap();
     assert_eq!(store.bot_session(ws, c).await.unwrap(), Some(first));
     let second = BotSession {
         state: json!({ "step": "handoff", "queue": "financeiro", "text": "Olá, é a Maria" }),
@@ -2284,11 +2385,11 @@ pub async fn bot_session_round_trip_and_upsert<S: Store + Clone>(store: &S) {
         updated_at: T0 + 20,
         ..session(ws, c, "20250615000001", None, None, false)
     };
-    store.save_bot_session(&second, &[]).await.unwrap();
+    store.save_bot_turn(&second, &[], &[], false).await.unwrap();
     assert_eq!(store.bot_session(ws, c).await.unwrap(), Some(second));
     // Clearing optional fields is an update too.
     let third = session(ws, c, "20250615000001", None, None, false);
-    store.save_bot_session(&third, &[]).await.unwrap();
+    store.save_bot_turn(&third, &[], &[], false).await.unwrap();
     assert_eq!(store.bot_session(ws, c).await.unwrap(), Some(third));
 }
 
@@ -2315,7 +2416,10 @@ pub async fn bot_session_events_are_appended_in_the_same_transaction<S: Store + 
         },
     ];
     let saved = session(ws, c, "P-1", Some(m1), None, false);
-    store.save_bot_session(&saved, &events).await.unwrap();
+    store
+        .save_bot_turn(&saved, &events, &[], false)
+        .await
+        .unwrap();
     let log = store.events(ws, c).await.unwrap();
     let kinds: Vec<_> = log.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
@@ -2332,7 +2436,7 @@ pub async fn bot_session_events_are_appended_in_the_same_transaction<S: Store + 
 
     // Another conversation of the workspace asking for the same protocol: nothing is written.
     let clash = session(ws, other, "P-1", None, Some(T0), false);
-    let result = store.save_bot_session(&clash, &events).await;
+    let result = store.save_bot_turn(&clash, &events, &[], false).await;
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
     assert!(store.bot_session(ws, other).await.unwrap().is_none());
     assert_eq!(event_kinds(store, ws, other).await, ["message_in"]);
@@ -2340,7 +2444,12 @@ pub async fn bot_session_events_are_appended_in_the_same_transaction<S: Store + 
     assert_eq!(store.bot_session(ws, c).await.unwrap(), Some(saved));
     // Its own protocol again (an update of the same conversation) is no conflict.
     store
-        .save_bot_session(&session(ws, c, "P-1", Some(m1), None, true), &[])
+        .save_bot_turn(
+            &session(ws, c, "P-1", Some(m1), None, true),
+            &[],
+            &[],
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(store.events(ws, c).await.unwrap().len(), 4);
@@ -2353,10 +2462,10 @@ pub async fn bot_sessions_are_isolated_per_workspace<S: Store + Clone>(store: &S
     let (ca, _) = inbound(store, "pn-1", "wamid.a1", PHONE_A, T0).await;
     let (cb, _) = inbound(store, "pn-2", "wamid.b1", PHONE_A, T0).await;
     let in_a = session(a, ca, "P-1", None, None, false);
-    store.save_bot_session(&in_a, &[]).await.unwrap();
+    store.save_bot_turn(&in_a, &[], &[], false).await.unwrap();
     // The same protocol in another workspace is fine.
     let in_b = session(b, cb, "P-1", None, None, true);
-    store.save_bot_session(&in_b, &[]).await.unwrap();
+    store.save_bot_turn(&in_b, &[], &[], false).await.unwrap();
     assert_eq!(store.bot_session(a, ca).await.unwrap(), Some(in_a.clone()));
     assert_eq!(store.bot_session(b, cb).await.unwrap(), Some(in_b));
     assert!(store.bot_session(b, ca).await.unwrap().is_none());
@@ -2368,7 +2477,7 @@ pub async fn bot_sessions_are_isolated_per_workspace<S: Store + Clone>(store: &S
         message_id: None,
         data: json!({}),
     };
-    let result = store.save_bot_session(&intruder, &[event]).await;
+    let result = store.save_bot_turn(&intruder, &[event], &[], false).await;
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     assert_eq!(store.bot_session(a, ca).await.unwrap(), Some(in_a));
     assert_eq!(event_kinds(store, a, ca).await, ["message_in"]);
@@ -2394,12 +2503,22 @@ pub async fn due_bot_timers_are_live_and_oldest_first<S: Store + Clone>(store: &
     for (i, (&c, (due, finished))) in conversations.iter().zip(timers).enumerate() {
         let protocol = format!("P-{i}");
         store
-            .save_bot_session(&session(a, c, &protocol, None, due, finished), &[])
+            .save_bot_turn(
+                &session(a, c, &protocol, None, due, finished),
+                &[],
+                &[],
+                false,
+            )
             .await
             .unwrap();
     }
     store
-        .save_bot_session(&session(b, in_b, "P-0", None, Some(T0 + 200), false), &[])
+        .save_bot_turn(
+            &session(b, in_b, "P-0", None, Some(T0 + 200), false),
+            &[],
+            &[],
+            false,
+        )
         .await
         .unwrap();
     let due = |now: Millis, limit: u32| async move {
@@ -2440,13 +2559,18 @@ pub async fn conversations_awaiting_bot_follow_inbound_messages<S: Store + Clone
     assert_eq!(awaiting(store, 10).await, [(a, ca)]);
     // A session that processed nothing yet still has the message waiting.
     store
-        .save_bot_session(&session(a, ca, "P-1", None, None, false), &[])
+        .save_bot_turn(&session(a, ca, "P-1", None, None, false), &[], &[], false)
         .await
         .unwrap();
     assert_eq!(awaiting(store, 10).await, [(a, ca)]);
     // Processed up to the newest inbound message: not listed.
     store
-        .save_bot_session(&session(a, ca, "P-1", Some(m1), None, false), &[])
+        .save_bot_turn(
+            &session(a, ca, "P-1", Some(m1), None, false),
+            &[],
+            &[],
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(awaiting(store, 10).await, []);
@@ -2466,7 +2590,12 @@ pub async fn conversations_awaiting_bot_follow_inbound_messages<S: Store + Clone
 
     // Finished: no longer listed, even with a message the bot never processed.
     store
-        .save_bot_session(&session(a, ca, "P-1", Some(m1), None, true), &[])
+        .save_bot_turn(
+            &session(a, ca, "P-1", Some(m1), None, true),
+            &[],
+            &[],
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(awaiting(store, 10).await, [(b, cb), (a, cc)]);
@@ -2474,7 +2603,12 @@ pub async fn conversations_awaiting_bot_follow_inbound_messages<S: Store + Clone
     assert_eq!(still, ca);
     assert_eq!(awaiting(store, 10).await, [(b, cb), (a, cc)]);
     store
-        .save_bot_session(&session(b, cb, "P-1", Some(mb), None, false), &[])
+        .save_bot_turn(
+            &session(b, cb, "P-1", Some(mb), None, false),
+            &[],
+            &[],
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(awaiting(store, 10).await, [(a, cc)]);

@@ -14,8 +14,12 @@
 
 #[cfg(feature = "contract")]
 pub mod contract;
+#[cfg(feature = "contract")]
+pub mod contract_desk;
+pub mod desk;
 pub mod models;
 
+pub use desk::*;
 pub use models::*;
 
 use async_trait::async_trait;
@@ -38,7 +42,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: DeskStore + Send + Sync + 'static {
     /// Which backend this is ("sqlite" or "postgres"), for logs and benchmarks.
     fn backend(&self) -> &'static str;
 
@@ -153,7 +157,21 @@ pub trait Store: Send + Sync + 'static {
         workspace: WorkspaceId,
         new: NewOutbound,
         now: Millis,
-    ) -> Result<Enqueued>;
+    ) -> Result<Enqueued> {
+        let mut all = self
+            .enqueue_outbound_all(workspace, std::slice::from_ref(&new), now)
+            .await?;
+        all.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// [`Store::enqueue_outbound`] for several messages in ONE transaction (all or none), in
+    /// order; returns each one's outcome.
+    async fn enqueue_outbound_all(
+        &self,
+        workspace: WorkspaceId,
+        news: &[NewOutbound],
+        now: Millis,
+    ) -> Result<Vec<Enqueued>>;
 
     /// Claims up to `limit` messages of `number` in status `queued` whose `next_attempt_at <= now`,
     /// oldest first: sets them to `sending`, `lease_until = now + lease_millis`, `attempts += 1`,
@@ -236,11 +254,22 @@ pub trait Store: Send + Sync + 'static {
         workspace: WorkspaceId,
         conversation: ConversationId,
     ) -> Result<Option<BotSession>>;
-    /// Upserts the session by (workspace, conversation) and appends `events` to the
-    /// conversation's log (in order, `created_at = session.updated_at`) in the SAME transaction.
-    /// Fails with `Conflict` (writing nothing) when another conversation of the workspace already
-    /// has this protocol, and with `NotFound` when the conversation is not the workspace's.
-    async fn save_bot_session(&self, session: &BotSession, events: &[NewEvent]) -> Result<()>;
+    /// One bot turn in ONE transaction: enqueues `replies` (as `enqueue_outbound` does, each
+    /// idempotent by its key, `now = session.updated_at`), upserts the session by (workspace,
+    /// conversation) and appends `events` to the conversation's log (in order, `created_at =
+    /// session.updated_at`). Returns the replies' outcomes in order. Fails with `Conflict`
+    /// (writing nothing) when another conversation of the workspace already has this protocol,
+    /// and with `NotFound` when the conversation (or a reply's number) is not the workspace's.
+    /// `close_conversation`: the bot ended the contact (not a handoff) — the conversation is
+    /// closed in the same transaction, so the subscriber's next message opens a new one with a
+    /// new protocol.
+    async fn save_bot_turn(
+        &self,
+        session: &BotSession,
+        events: &[NewEvent],
+        replies: &[NewOutbound],
+        close_conversation: bool,
+    ) -> Result<Vec<Enqueued>>;
     /// Routing-level (all workspaces): sessions not finished whose `timer_due_at <= now`, oldest
     /// due first, at most `limit`.
     async fn due_bot_timers(&self, now: Millis, limit: u32) -> Result<Vec<BotSession>>;

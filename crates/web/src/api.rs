@@ -513,7 +513,9 @@ async fn mark_read(
 }
 
 async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::desk_api::DeskApiDoc::openapi());
+    Json(doc)
 }
 
 async fn docs_page() -> Html<&'static str> {

@@ -4,8 +4,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod desk_actions;
+pub mod desk_api;
+pub mod desk_settings;
 pub mod erp_api;
 pub mod error;
+pub mod session;
+pub mod ui;
 pub mod webhook;
 
 use axum::Router;
@@ -41,6 +46,41 @@ pub struct AppState {
     pub metrics: Option<MetricsRenderer>,
     pub auth_cache: auth::TokenCache,
     pub erp: balcao_engine::erp::ErpDirectory,
+}
+
+/// What the desk's screens, API and live stream need besides [`AppState`].
+#[derive(Clone)]
+pub struct DeskState {
+    pub app: AppState,
+    /// The engine's agent actions (take it from `DeskRunner::desk()` so actions wake the
+    /// runner).
+    pub desk: balcao_engine::desk::Desk,
+    pub config: DeskWebConfig,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeskWebConfig {
+    /// Mark cookies `Secure` (the site is served over HTTPS).
+    pub secure_cookies: bool,
+    /// Take the client address for the login throttle from `X-Forwarded-For` (behind a
+    /// trusted reverse proxy only).
+    pub trust_proxy: bool,
+}
+
+/// The desk: the web inbox, board and admin screens under `/app`, their live stream
+/// (`/app/events`) and the REST API under `/api/v1/desk`. Merge it with [`router`]; serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the login throttle sees addresses.
+pub fn desk_router(state: DeskState) -> Router {
+    ui::router(state.clone())
+        .merge(desk_api::router())
+        .with_state(state)
+}
+
+/// RFC 3339 in UTC, as every API timestamp.
+pub(crate) fn api_time(ms: balcao_domain::Millis) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 pub fn router(state: AppState) -> Router {

@@ -257,3 +257,277 @@ pub fn text_message(from: &str, wamid: &str, body: &str) -> Value {
 pub fn now_secs() -> String {
     (balcao_domain::now_millis() / 1000).to_string()
 }
+
+/// The wall clock moved forward by an offset a test controls: lets a test step over the bot's
+/// inactivity limits without sleeping (inject it with `Options::clock`).
+#[derive(Debug, Default)]
+pub struct ShiftedClock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl ShiftedClock {
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms
+            .fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl balcao_engine::Clock for ShiftedClock {
+    fn now(&self) -> balcao_domain::Millis {
+        balcao_domain::now_millis() + self.offset_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Harness {
+    /// [`Harness::start_with_erp`] with the given options (the subscribers route is added).
+    pub async fn start_with_erp_options(
+        system: &str,
+        subscribers: usize,
+        options: Options,
+    ) -> (Harness, balcao_erp_fake::RunningFake) {
+        let fake = demo::start_fake_erp(system, subscribers, 7).await.unwrap();
+        let routes = demo::subscribers_route(fake.control.clone());
+        let options = Options {
+            extra_routes: Some(match options.extra_routes {
+                Some(extra) => extra.merge(routes),
+                None => routes,
+            }),
+            ..options
+        };
+        let h = Self::start_with(None, |setup| demo::attach_fake_erp(setup, &fake), options).await;
+        (h, fake)
+    }
+}
+
+/// The desk's cast for the desk tests: queues "Financeiro" (1) and "Suporte" (2), agents Ana
+/// (Financeiro) and Bruno (Suporte), all with password [`DESK_PASSWORD`], and a quick reply
+/// `/boleto` for every queue.
+pub struct DeskCast {
+    pub financeiro: balcao_store::QueueId,
+    pub suporte: balcao_store::QueueId,
+    pub ana: balcao_store::User,
+    pub bruno: balcao_store::User,
+}
+
+pub const DESK_PASSWORD: &str = "senha-do-balcao";
+
+impl Harness {
+    pub async fn desk_cast(&self) -> DeskCast {
+        use balcao_store::{
+            Distribution, NewQuickReply, OptionNumber, OutOfHoursMode, QueueSettings, Role,
+        };
+        let store = self.store();
+        let ws = self.workspace().await;
+        let now = balcao_domain::now_millis();
+        let agent = |email: &str, name: &str| balcao_web::session::NewStaff {
+            email: email.into(),
+            name: name.into(),
+            role: Role::Agent,
+            password: DESK_PASSWORD.into(),
+            max_chats: None,
+        };
+        let ana = balcao_web::session::create_staff(
+            store.as_ref(),
+            ws,
+            agent("ana@provedor.com.br", "Ana Souza"),
+            now,
+        )
+        .await
+        .unwrap();
+        let bruno = balcao_web::session::create_staff(
+            store.as_ref(),
+            ws,
+            agent("bruno@provedor.com.br", "Bruno Lima"),
+            now,
+        )
+        .await
+        .unwrap();
+        let queue = |n: u32, name: &str| QueueSettings {
+            option_number: OptionNumber::new(n).unwrap(),
+            name: name.into(),
+            active: true,
+            distribution: Distribution::RoundRobin,
+            hours: None,
+            out_of_hours: OutOfHoursMode::Wait,
+            fallback_queue_id: None,
+            accept_timeout_secs: None,
+        };
+        let financeiro = store
+            .create_queue(ws, &queue(1, "Financeiro"), now)
+            .await
+            .unwrap()
+            .id;
+        let suporte = store
+            .create_queue(ws, &queue(2, "Suporte"), now)
+            .await
+            .unwrap()
+            .id;
+        store
+            .set_queue_members(ws, financeiro, &[ana.id])
+            .await
+            .unwrap();
+        store
+            .set_queue_members(ws, suporte, &[bruno.id])
+            .await
+            .unwrap();
+        store
+            .create_quick_reply(
+                ws,
+                &NewQuickReply {
+                    shortcut: "boleto".into(),
+                    body: "Olá, {{primeiro_nome}}! Sua segunda via já está a caminho.".into(),
+                    queue_id: None,
+                    attachment_url: None,
+                },
+            )
+            .await
+            .unwrap();
+        DeskCast {
+            financeiro,
+            suporte,
+            ana,
+            bruno,
+        }
+    }
+}
+
+/// The desk's screens, API and runner on their own loopback port, over the harness's store,
+/// outbox and bus (for the desk tests until `app::start` serves `balcao_web::desk_router` and
+/// runs the `DeskRunner` itself; then `Harness::url` serves the same pages).
+pub struct DeskServer {
+    pub base: String,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl DeskServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for DeskServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl Harness {
+    pub async fn start_desk_server(&self) -> DeskServer {
+        let running = self.app.as_ref().unwrap();
+        let clock: balcao_engine::SharedClock = Arc::new(balcao_engine::SystemClock);
+        let runner = balcao_engine::desk::DeskRunner::new(
+            running.store.clone(),
+            running.outbox.clone(),
+            clock.clone(),
+            running.bus.clone(),
+            balcao_engine::desk::DeskConfig {
+                bot_enabled: false,
+                ..Default::default()
+            },
+        );
+        let desk = runner.desk();
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(runner.run(shutdown_rx.clone()));
+        let app_state = balcao_web::AppState {
+            store: running.store.clone(),
+            clock: clock.clone(),
+            bus: running.bus.clone(),
+            ingestor: balcao_engine::ingest::Ingestor::spawn(
+                running.store.clone(),
+                clock,
+                running.bus.clone(),
+                Default::default(),
+            ),
+            outbox: running.outbox.clone(),
+            graph: balcao_whatsapp::client::GraphClient::new(
+                app::http_client(),
+                "http://127.0.0.1:9",
+                "v23.0",
+            ),
+            access_tokens: Default::default(),
+            app_secret: Arc::new(self.app_secret.as_bytes().to_vec()),
+            verify_token: Arc::new(self.verify_token.clone()),
+            metrics: None,
+            auth_cache: Default::default(),
+            erp: running.erp.clone(),
+        };
+        let router = balcao_web::desk_router(balcao_web::DeskState {
+            app: app_state,
+            desk,
+            config: Default::default(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut stop = shutdown_rx;
+        tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        });
+        DeskServer {
+            base: format!("http://{addr}"),
+            shutdown,
+        }
+    }
+}
+
+/// Runs a future, turning a panic inside it into `None`: the WebDriver client panics on a
+/// "stale element" error, which live pages (fragments swapped by the SSE stream) make a normal
+/// event between finding an element and reading it.
+async fn survive<T>(future: impl std::future::Future<Output = T>) -> Option<T> {
+    struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+    impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+        type Output = Option<F::Output>;
+        fn poll(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Self::Output> {
+            let inner = self.0.as_mut();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+                Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Some(v)),
+                Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+                Err(_) => std::task::Poll::Ready(None),
+            }
+        }
+    }
+    CatchUnwind(Box::pin(future)).await
+}
+
+/// Like `Browser::wait_for_text`, for live pages: an element replaced while being read is
+/// looked up again (up to `secs` seconds).
+pub async fn wait_for_live_text(
+    b: &webdriver::Browser,
+    css: &str,
+    needle: &str,
+    secs: u64,
+) -> webdriver::Element {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        for e in b.find_all(css).await {
+            if let Some(text) = survive(b.text(&e)).await
+                && text.contains(needle)
+            {
+                return e;
+            }
+        }
+        assert!(Instant::now() < deadline, "no {css} containing {needle:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks an element of a live page, finding it again if it was replaced meanwhile.
+pub async fn click_live(b: &webdriver::Browser, css: &str, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let e = wait_for_live_text(b, css, needle, 15).await;
+        if survive(b.click(&e)).await.is_some() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "could not click {css} {needle:?}");
+    }
+}

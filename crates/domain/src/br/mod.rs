@@ -4,6 +4,7 @@
 
 pub mod boleto;
 pub mod document;
+pub mod holidays;
 pub mod money;
 pub mod phone;
 pub mod pix;
@@ -12,6 +13,7 @@ pub use boleto::{
     BankBarcode, Boleto, BoletoError, CollectionBarcode, CollectionLine, DigitableLine,
 };
 pub use document::{Cnpj, CnpjError, Cpf, CpfError, Document, DocumentError, DocumentKind};
+pub use holidays::{Holiday, HolidayCalendar, HolidayKind, easter_sunday, national_holidays};
 pub use money::{Brl, MoneyError};
 pub use phone::{BrPhone, Ddd, PhoneError, same_subscriber};
 pub use pix::{Initiation, PixCode, PixError, PixTarget, TlvField, crc16_ccitt_false};

@@ -388,6 +388,11 @@ async fn invoice_page(State(shared): State<Arc<Shared>>, req: Req) -> Response {
         let mut slots = db.paid_between(start, end);
         slots.sort_by_key(|&slot| db.invoice(slot).id);
         slots
+    } else if date_kind == "data_vencimento" && (from.is_some() || to.is_some()) {
+        db.due_between(
+            from.unwrap_or(jiff::civil::Date::MIN),
+            to.unwrap_or(jiff::civil::Date::MAX),
+        )
     } else {
         db.subscribers()
             .iter()

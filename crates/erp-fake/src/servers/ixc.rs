@@ -20,6 +20,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
+use jiff::civil::Date;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -460,6 +461,17 @@ fn candidates(db: &Db, table: Table, main: &Filter) -> Option<Vec<Slot>> {
                 .map(|(si, _)| invoices_of(si))
                 .unwrap_or_default(),
         ),
+        (Table::Receivable, "data_vencimento", ">" | ">=" | "=" | "<" | "<=" | "BE") => {
+            let day = super::parse_date(value)?;
+            let (from, until) = match oper.as_str() {
+                ">" | ">=" => (day, Date::MAX),
+                "<" | "<=" => (Date::MIN, day),
+                "=" => (day, day),
+                _ => (day, super::parse_date(&main.value2)?),
+            };
+            // A superset is enough: every filter is applied to the rows afterwards.
+            Some(db.due_between(from, until))
+        }
         (Table::Receivable, "pagamento_data", ">" | ">=" | "=" | "<" | "<=" | "BE") => {
             let day = super::parse_date(value)?;
             let start = |d| super::parse_moment(&iso_date(d), false).map(|t| t.as_millisecond());

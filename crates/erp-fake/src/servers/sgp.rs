@@ -399,6 +399,11 @@ async fn titles(State(shared): State<Arc<Shared>>, req: Req) -> Response {
         let mut slots = db.paid_between(from, to);
         slots.sort_by_key(|&slot| db.invoice(slot).id);
         slots
+    } else if bounds[0].0.is_some() || bounds[0].1.is_some() {
+        db.due_between(
+            bounds[0].0.unwrap_or(Date::MIN),
+            bounds[0].1.unwrap_or(Date::MAX),
+        )
     } else {
         db.subscribers()
             .iter()

@@ -405,3 +405,43 @@ async fn paged_invoices_and_payment_window() {
     let (_, too_big) = get(&fake, &token, "financeiro/fatura?itens_por_pagina=501").await;
     assert_eq!(too_big["status"], "error");
 }
+
+#[tokio::test]
+async fn open_invoices_by_due_date_window() {
+    let (fake, data) = fake(FakeSystem::Hubsoft).await;
+    let token = access(&fake).await;
+    let (from, until) = (
+        today() - jiff::ToSpan::days(10),
+        today() + jiff::ToSpan::days(10),
+    );
+    let mut expected: Vec<u64> = data
+        .invoices()
+        .filter(|(_, i)| i.status.is_unpaid() && from <= i.due_date && i.due_date <= until)
+        .map(|(_, i)| i.id)
+        .collect();
+    expected.sort_unstable();
+    assert!(!expected.is_empty());
+    let (_, answer) = get(
+        &fake,
+        &token,
+        &format!(
+            "financeiro/fatura?tipo_data=data_vencimento&data_inicio={from}&data_fim={until}&apenas_em_aberto=sim&pagina=1&itens_por_pagina=500"
+        ),
+    )
+    .await;
+    let listed: Vec<u64> = answer["faturas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id_fatura"].as_u64().unwrap())
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(answer["paginacao"]["total_registros"], expected.len());
+    assert!(
+        answer["faturas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["id_cliente_servico"].is_u64())
+    );
+}

@@ -489,3 +489,54 @@ async fn radius_status_and_block_actions() {
     .await;
     assert_eq!(again["type"], "error");
 }
+
+/// What a receivables listing asks: titles by due date, with the rest of the conditions in
+/// `grid_param`; the total counts the window, not the table.
+#[tokio::test]
+async fn receivables_by_due_date_window() {
+    let (fake, data) = fake(FakeSystem::Ixc).await;
+    let (from, until) = ("2026-11-06", "2026-11-26");
+    let expected: Vec<u64> = {
+        let mut ids: Vec<u64> = data
+            .invoices()
+            .filter(|(_, i)| i.status.is_unpaid())
+            .filter(|(_, i)| i.due_date.to_string().as_str() <= until)
+            .filter(|(_, i)| i.due_date.to_string().as_str() >= from)
+            .map(|(_, i)| i.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert!(expected.len() > 5, "the window holds several titles");
+    let grid = json!([
+        {"TB": "fn_areceber.data_vencimento", "OP": "<=", "P": until},
+        {"TB": "fn_areceber.liberado", "OP": "=", "P": "S"},
+        {"TB": "fn_areceber.status", "OP": "!=", "P": "R"},
+        {"TB": "fn_areceber.status", "OP": "!=", "P": "C"},
+    ])
+    .to_string();
+    let page = |n: usize| {
+        let (fake, grid) = (&fake, grid.clone());
+        async move {
+            list(
+                fake,
+                "fn_areceber",
+                json!({"qtype": "fn_areceber.data_vencimento", "query": from, "oper": ">=",
+                       "page": n.to_string(), "rp": "5", "sortname": "fn_areceber.id",
+                       "sortorder": "asc", "grid_param": grid}),
+            )
+            .await
+        }
+    };
+    let first = page(1).await;
+    assert_eq!(first["total"], expected.len().to_string());
+    let mut listed = Vec::new();
+    for n in 1..=expected.len().div_ceil(5) {
+        let answer = page(n).await;
+        for row in registros(&answer) {
+            assert!(row["status"] == "A", "{row}");
+            listed.push(row["id"].as_str().unwrap().parse::<u64>().unwrap());
+        }
+    }
+    assert_eq!(listed, expected);
+}

@@ -361,3 +361,52 @@ async fn pagination_by_offset_and_limit() {
     let (_, too_many_titles) = post(&fake, "/api/ura/titulos/", &[("limit", "251")]).await;
     assert_eq!(too_many_titles["status"], 0);
 }
+
+#[tokio::test]
+async fn titles_by_due_date_window_and_clientes_with_their_titles() {
+    let (fake, data) = fake(FakeSystem::Sgp).await;
+    let (from, until) = (
+        today() - jiff::ToSpan::days(10),
+        today() + jiff::ToSpan::days(10),
+    );
+    let mut expected: Vec<u64> = data
+        .invoices()
+        .filter(|(_, i)| i.status.is_unpaid() && from <= i.due_date && i.due_date <= until)
+        .map(|(_, i)| i.id)
+        .collect();
+    expected.sort_unstable();
+    assert!(!expected.is_empty());
+    let (from_text, until_text) = (from.to_string(), until.to_string());
+    let (_, answer) = post(
+        &fake,
+        "/api/ura/titulos/",
+        &[
+            ("status", "abertos"),
+            ("data_vencimento_inicio", &from_text),
+            ("data_vencimento_fim", &until_text),
+        ],
+    )
+    .await;
+    let listed: Vec<u64> = answer["titulos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(answer["paginacao"]["total"], expected.len());
+    // `clientes` carries each customer's open titles, the bulk source of receivables.
+    let (_, clients) = post(&fake, "/api/ura/clientes/", &[("limit", "100")]).await;
+    let open_in_clients: usize = clients["clientes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["titulos"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        open_in_clients,
+        data.invoices()
+            .filter(|(_, i)| i.status.is_unpaid())
+            .count()
+    );
+}

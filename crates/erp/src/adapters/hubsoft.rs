@@ -15,15 +15,19 @@ use crate::error::ErpError;
 use crate::http::{Http, TokenCache, form_encode, join};
 use crate::model::*;
 use crate::parse::{self, field, id_at, int_at, list, text_at};
+use crate::receivables;
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 const INVOICE_PAGE: usize = 500;
 const MAX_PAGES: usize = 100;
+/// Pages of `financeiro/fatura` a receivables listing walks: two million invoices.
+const MAX_RECEIVABLE_PAGES: usize = 4_000;
 
 pub struct Hubsoft {
     http: Http,
@@ -136,6 +140,24 @@ pub(crate) fn parse_customer(record: &Value) -> Option<(Customer, Vec<Contract>)
 }
 
 pub(crate) fn parse_customers(body: &Value) -> Result<Vec<(Customer, Vec<Contract>)>, ErpError> {
+    Ok(parse_customers_with_city(body)?
+        .into_iter()
+        .map(|(customer, contracts, _)| (customer, contracts))
+        .collect())
+}
+
+/// The customer's city: `endereco.cidade` (or a flat `cidade`), when the answer has an address.
+fn city_of(record: &Value) -> Option<String> {
+    record
+        .get("endereco")
+        .and_then(|address| text_at(address, &["cidade", "nome_cidade"]))
+        .or_else(|| text_at(record, &["cidade"]))
+}
+
+/// A customer with their services as contracts and, when given, their city.
+pub(crate) type CustomerWithCity = (Customer, Vec<Contract>, Option<String>);
+
+pub(crate) fn parse_customers_with_city(body: &Value) -> Result<Vec<CustomerWithCity>, ErpError> {
     match check_envelope(body) {
         Err(ErpError::NotFound) => return Ok(Vec::new()),
         Err(other) => return Err(other),
@@ -148,7 +170,10 @@ pub(crate) fn parse_customers(body: &Value) -> Result<Vec<(Customer, Vec<Contrac
     }
     Ok(list(body, &["clientes"])
         .iter()
-        .filter_map(parse_customer)
+        .filter_map(|record| {
+            let (customer, contracts) = parse_customer(record)?;
+            Some((customer, contracts, city_of(record)))
+        })
         .collect())
 }
 
@@ -213,6 +238,28 @@ pub(crate) fn parse_invoices(body: &Value, today: Date) -> Result<Vec<Invoice>, 
         .iter()
         .filter_map(|r| parse_invoice(r, today))
         .collect())
+}
+
+/// A `financeiro/fatura` page: its invoices, how many records it held and the total if given. A
+/// page without `faturas` is not one.
+pub(crate) fn parse_invoice_page(
+    body: &Value,
+    today: Date,
+) -> Result<(Vec<Invoice>, usize, Option<usize>), ErpError> {
+    check_envelope(body)?;
+    let Some(records) = ["faturas", "data", "registros"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_array))
+    else {
+        return Err(ErpError::InvalidResponse(
+            "Hubsoft: página de faturas sem \"faturas\"".into(),
+        ));
+    };
+    let invoices = records
+        .iter()
+        .filter_map(|r| parse_invoice(r, today))
+        .collect();
+    Ok((invoices, records.len(), total_records(body)))
 }
 
 /// `desbloqueio_confianca`: `{status:"success", msg:"… até a data DD/MM/YYYY"}` or an error
@@ -348,6 +395,20 @@ impl Hubsoft {
             )
             .await?;
         parse_customers(&body)
+    }
+
+    async fn search_with_city(
+        &self,
+        by: &str,
+        term: &str,
+    ) -> Result<Vec<CustomerWithCity>, ErpError> {
+        let body = self
+            .get(
+                "api/v1/integracao/cliente",
+                &[("busca", by), ("termo_busca", term), ("limit", "100")],
+            )
+            .await?;
+        parse_customers_with_city(&body)
     }
 
     async fn finance(
@@ -526,6 +587,104 @@ impl ErpAdapter for Hubsoft {
         }
         Err(too_many_pages(MAX_PAGES * INVOICE_PAGE))
     }
+
+    /// In bulk, ignoring `customers`: `financeiro/fatura` by due date (`tipo_data=data_vencimento`,
+    /// `data_inicio`/`data_fim`, `apenas_em_aberto=sim`, 500 a page). Those invoices name their
+    /// service (`id_cliente_servico`) but not the customer, and Hubsoft lists customers only by
+    /// search: each customer is read once (`cliente?busca=id_cliente_servico`), which also gives
+    /// the services' status and value and the customer's address.
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        _customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        if due_from > due_until {
+            return Ok(Vec::new());
+        }
+        let today = parse::today_in_brazil();
+        let (from_text, to_text) = (due_from.to_string(), due_until.to_string());
+        let page_size = INVOICE_PAGE.to_string();
+        let mut owed = Vec::new();
+        let mut seen = 0;
+        let mut complete = false;
+        for page in 1..=MAX_RECEIVABLE_PAGES {
+            let page_text = page.to_string();
+            let body = self
+                .get(
+                    "api/v1/integracao/financeiro/fatura",
+                    &[
+                        ("pagina", &page_text),
+                        ("itens_por_pagina", &page_size),
+                        ("tipo_data", "data_vencimento"),
+                        ("data_inicio", &from_text),
+                        ("data_fim", &to_text),
+                        ("apenas_em_aberto", "sim"),
+                    ],
+                )
+                .await?;
+            let (invoices, records, total) = parse_invoice_page(&body, today)?;
+            owed.extend(
+                invoices
+                    .into_iter()
+                    .filter(|i| receivables::is_receivable(i, due_from, due_until)),
+            );
+            seen += records;
+            if records < INVOICE_PAGE || total.is_some_and(|t| seen >= t) {
+                complete = true;
+                break;
+            }
+        }
+        if !complete {
+            return Err(too_many_pages(MAX_RECEIVABLE_PAGES * INVOICE_PAGE));
+        }
+        // Service id → (customer, their contracts, city), filled one customer search at a time.
+        let mut owners: Vec<CustomerWithCity> = Vec::new();
+        let mut owner_of: HashMap<String, usize> = HashMap::new();
+        let mut unknown: HashSet<String> = HashSet::new();
+        let mut rows = Vec::with_capacity(owed.len());
+        for invoice in owed {
+            let Some(service) = invoice.contract_id.clone() else {
+                tracing::warn!(invoice = %invoice.erp_id, "Hubsoft: fatura sem id_cliente_servico ignorada");
+                continue;
+            };
+            if !owner_of.contains_key(&service) && !unknown.contains(&service) {
+                for found in self
+                    .search_with_city("id_cliente_servico", &service)
+                    .await?
+                {
+                    let index = owners.len();
+                    for contract in &found.1 {
+                        owner_of.entry(contract.erp_id.clone()).or_insert(index);
+                    }
+                    owners.push(found);
+                }
+                if !owner_of.contains_key(&service) {
+                    unknown.insert(service.clone());
+                }
+            }
+            let Some(&index) = owner_of.get(&service) else {
+                tracing::warn!(invoice = %invoice.erp_id, %service, "Hubsoft: fatura de serviço não encontrado ignorada");
+                continue;
+            };
+            let (customer, contracts, city) = &owners[index];
+            let contract = receivables::contract_for(&invoice, contracts);
+            rows.push(Receivable::new(
+                customer.clone(),
+                invoice,
+                contract,
+                city.clone(),
+            ));
+        }
+        Ok(receivables::finish(rows))
+    }
+
+    /// Hubsoft documents no release action but the trust unlock (`desbloqueio_confianca`: a few
+    /// days, limited — not to be spent on a paid invoice); it lifts a debt block itself when it
+    /// posts the payment. This reads the service's status (`status_prefixo`) and reports it.
+    async fn restore_after_payment(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
+        receivables::restore_from_check(System::Hubsoft, self.connection_status(contract).await)
+    }
 }
 
 #[cfg(test)]
@@ -534,6 +693,50 @@ mod tests {
     use jiff::civil::date;
 
     const TODAY: Date = date(2026, 11, 21);
+
+    #[test]
+    fn invoice_pages_need_their_list_and_give_the_total() {
+        let body = json!({"status": "success", "faturas": [
+            {"id_fatura": 71, "id_cliente_servico": 1000004, "valor": "129.90",
+             "data_vencimento": "2026-11-25", "status": "aguardando_pagamento"},
+            {"id_fatura": 72, "id_cliente_servico": 1000004, "valor": "129.90",
+             "data_vencimento": "2026-10-25", "status": "vencido"},
+            {"valor": "1.00"}
+        ], "paginacao": {"pagina_atual": 1, "itens_por_pagina": 500, "total_registros": 3}});
+        let (invoices, records, total) = parse_invoice_page(&body, TODAY).unwrap();
+        assert_eq!((records, total), (3, Some(3)));
+        assert_eq!(invoices.len(), 2);
+        assert_eq!(invoices[0].contract_id.as_deref(), Some("1000004"));
+        assert_eq!(invoices[0].status, InvoiceStatus::Open);
+        assert_eq!(invoices[1].status, InvoiceStatus::Overdue);
+        assert!(matches!(
+            parse_invoice_page(&json!({"status": "success", "msg": "ok"}), TODAY),
+            Err(ErpError::InvalidResponse(_))
+        ));
+        assert_eq!(
+            parse_invoice_page(&json!({"status": "error", "msg": "Data inválida"}), TODAY)
+                .unwrap_err(),
+            ErpError::business("Data inválida")
+        );
+    }
+
+    #[test]
+    fn customers_carry_their_city_when_given() {
+        let body = json!({"status": "success", "clientes": [
+            {"codigo_cliente": 5, "nome_razaosocial": "Ana", "endereco": {"cidade": "Sobral"}, "servicos": []},
+            {"codigo_cliente": 6, "nome_razaosocial": "Rui", "cidade": "Crato"},
+            {"codigo_cliente": 7, "nome_razaosocial": "Lia"}
+        ]});
+        let cities: Vec<_> = parse_customers_with_city(&body)
+            .unwrap()
+            .into_iter()
+            .map(|(_, _, city)| city)
+            .collect();
+        assert_eq!(
+            cities,
+            vec![Some("Sobral".into()), Some("Crato".into()), None]
+        );
+    }
 
     #[test]
     fn token_answers() {

@@ -14,14 +14,21 @@ use crate::error::ErpError;
 use crate::http::{Http, basic_authorization, join};
 use crate::model::*;
 use crate::parse::{self, id_at, int_at, list, text_at};
+use crate::receivables::{self, RestoreNeed, restore_need};
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
 
 const PAGE_SIZE: usize = 200;
 const MAX_PAGES: usize = 100;
+/// Pages of the bulk listings behind `receivables`: up to two million records each.
+const BULK_PAGE: usize = 500;
+const MAX_BULK_PAGES: usize = 4_000;
+/// Up to this many customers are read one query each; more, in one pass over the table.
+const PER_VALUE_QUERIES: usize = 50;
 
 pub struct Ixc {
     http: Http,
@@ -53,13 +60,18 @@ impl<'a> Query<'a> {
 
     /// The listing body for `page` (1-based).
     pub(crate) fn body(&self, page: usize) -> Value {
+        self.body_sized(page, PAGE_SIZE)
+    }
+
+    /// The listing body for `page` (1-based) of `rows` records.
+    pub(crate) fn body_sized(&self, page: usize, rows: usize) -> Value {
         let sort_column = format!("{}.id", self.qtype.split('.').next().unwrap_or(self.qtype));
         let mut body = json!({
             "qtype": self.qtype,
             "query": self.query,
             "oper": self.oper,
             "page": page.to_string(),
-            "rp": PAGE_SIZE.to_string(),
+            "rp": rows.to_string(),
             "sortname": sort_column,
             "sortorder": "asc",
         });
@@ -371,6 +383,67 @@ impl Ixc {
         Err(too_many_pages(MAX_PAGES * PAGE_SIZE))
     }
 
+    /// Hands every record matching `query` to `take`, page by page (nothing kept in between).
+    async fn each_page(
+        &self,
+        table: &str,
+        query: &Query<'_>,
+        rows: usize,
+        max_pages: usize,
+        mut take: impl FnMut(&[Value]),
+    ) -> Result<(), ErpError> {
+        let mut seen = 0;
+        for page in 1..=max_pages {
+            let (records, total) = parse_listing(
+                &self
+                    .call(table, true, &query.body_sized(page, rows))
+                    .await?,
+            )?;
+            take(&records);
+            seen += records.len();
+            if records.len() < rows || seen >= total {
+                return Ok(());
+            }
+        }
+        Err(too_many_pages(max_pages * rows))
+    }
+
+    /// Hands `take` the records of `table` whose `column` is one of `wanted`: one query per value
+    /// for a few values, one pass over the whole table for many.
+    async fn records_where_in(
+        &self,
+        table: &str,
+        column: &str,
+        wanted: &BTreeSet<String>,
+        mut take: impl FnMut(&Value),
+    ) -> Result<(), ErpError> {
+        if wanted.len() <= PER_VALUE_QUERIES {
+            let qualified = format!("{table}.{column}");
+            for value in wanted {
+                let query = Query::eq(&qualified, value.clone());
+                self.each_page(table, &query, PAGE_SIZE, MAX_PAGES, |records| {
+                    records.iter().for_each(&mut take)
+                })
+                .await?;
+            }
+            return Ok(());
+        }
+        let by_id = format!("{table}.id");
+        let everything = Query {
+            qtype: &by_id,
+            query: "0".into(),
+            oper: ">",
+            grid: Vec::new(),
+        };
+        self.each_page(table, &everything, BULK_PAGE, MAX_BULK_PAGES, |records| {
+            records
+                .iter()
+                .filter(|r| id_at(r, &[column]).is_some_and(|v| wanted.contains(&v)))
+                .for_each(&mut take)
+        })
+        .await
+    }
+
     async fn customers(&self, query: Query<'_>) -> Result<Vec<Customer>, ErpError> {
         Ok(self
             .list_all("cliente", &query)
@@ -629,6 +702,133 @@ impl ErpAdapter for Ixc {
             until,
             DetectedBy::PaymentDateWindow,
         ))
+    }
+
+    /// In bulk, ignoring `customers`: `fn_areceber` by due date (`data_vencimento` ≥ from, with
+    /// ≤ until, `liberado`=S and status neither R nor C as `grid_param`), then the customers and
+    /// contracts those titles name (`cliente`, `cliente_contrato`: one query each for a few, one
+    /// pass over the table for many). IXC gives Pix only per title (`get_pix`), so rows carry
+    /// the boleto line and gateway link; `cidade` is an id of another table, so no city; no plan
+    /// value in `cliente_contrato`.
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        _customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        if due_from > due_until {
+            return Ok(Vec::new());
+        }
+        let today = parse::today_in_brazil();
+        let until_text = due_until.to_string();
+        let query = Query {
+            qtype: "fn_areceber.data_vencimento",
+            query: due_from.to_string(),
+            oper: ">=",
+            grid: vec![
+                ("fn_areceber.data_vencimento", "<=", until_text.as_str()),
+                ("fn_areceber.liberado", "=", "S"),
+                ("fn_areceber.status", "!=", "R"),
+                ("fn_areceber.status", "!=", "C"),
+            ],
+        };
+        let mut owed: Vec<(String, Invoice)> = Vec::new();
+        self.each_page("fn_areceber", &query, BULK_PAGE, MAX_BULK_PAGES, |records| {
+            for record in records {
+                // The grid filters are repeated: not every IXC honours them all.
+                if parse::flag_at(record, &["liberado"]) == Some(false) {
+                    continue;
+                }
+                let Some(invoice) = parse_receivable(record, today)
+                    .filter(|i| receivables::is_receivable(i, due_from, due_until))
+                else {
+                    continue;
+                };
+                match id_at(record, &["id_cliente"]) {
+                    Some(customer_id) => owed.push((customer_id, invoice)),
+                    None => tracing::warn!(invoice = %invoice.erp_id, "IXC: título sem id_cliente ignorado"),
+                }
+            }
+        })
+        .await?;
+        if owed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: BTreeSet<String> = owed.iter().map(|(id, _)| id.clone()).collect();
+        let mut customers: HashMap<String, Customer> = HashMap::new();
+        self.records_where_in("cliente", "id", &wanted, |record| {
+            if let Some(customer) = parse_customer(record) {
+                customers.insert(customer.erp_id.clone(), customer);
+            }
+        })
+        .await?;
+        let mut contracts: HashMap<String, Vec<Contract>> = HashMap::new();
+        self.records_where_in("cliente_contrato", "id_cliente", &wanted, |record| {
+            if let Some(contract) = parse_contract(record) {
+                contracts
+                    .entry(contract.customer_erp_id.clone())
+                    .or_default()
+                    .push(contract);
+            }
+        })
+        .await?;
+        let mut rows = Vec::with_capacity(owed.len());
+        for (customer_id, invoice) in owed {
+            let Some(customer) = customers.get(&customer_id) else {
+                tracing::warn!(invoice = %invoice.erp_id, customer = %customer_id, "IXC: título de cliente não encontrado ignorado");
+                continue;
+            };
+            let theirs = contracts.get(&customer_id).map_or(&[][..], Vec::as_slice);
+            let contract = receivables::contract_for(&invoice, theirs);
+            rows.push(Receivable::new(customer.clone(), invoice, contract, None));
+        }
+        Ok(receivables::finish(rows))
+    }
+
+    /// IXC documents a release action apart from the trust unlock: `cliente_contrato_15464` with
+    /// `{id_contrato}`. The contract is read fresh first and only a block for debt
+    /// (`status_internet` CA, or FA reduced speed) is released; a manual block or a suspension
+    /// by request is not something a payment lifts, and an active contract needs nothing.
+    async fn restore_after_payment(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
+        let mut fresh = None;
+        self.each_page(
+            "cliente_contrato",
+            &Query::eq("cliente_contrato.id", contract.erp_id.clone()),
+            PAGE_SIZE,
+            MAX_PAGES,
+            |records| {
+                fresh = records
+                    .iter()
+                    .filter_map(parse_contract)
+                    .find(|c| c.erp_id == contract.erp_id)
+                    .or(fresh.take());
+            },
+        )
+        .await?;
+        let Some(fresh) = fresh else {
+            return Ok(UnlockResult::refused(UnlockRefusal::NotFound, None));
+        };
+        if restore_need(fresh.status) != RestoreNeed::Release {
+            return Ok(receivables::restore_by_status(System::Ixc, fresh.status));
+        }
+        let body = self
+            .call(
+                "cliente_contrato_15464",
+                false,
+                &json!({"id_contrato": contract.erp_id}),
+            )
+            .await?;
+        match parse_write(&body) {
+            Ok((_, message)) => Ok(UnlockResult::released(message)),
+            Err(ErpError::Business { message }) => {
+                Ok(match parse::refusal_from_message(&message) {
+                    // Released in the meantime (the payment posted).
+                    UnlockRefusal::NotBlocked => UnlockResult::released(Some(message)),
+                    refusal => UnlockResult::refused(refusal, Some(message)),
+                })
+            }
+            Err(other) => Err(other),
+        }
     }
 }
 

@@ -11,10 +11,12 @@ use crate::error::{ErpError, Operation};
 use crate::http::{Http, TokenCache, basic_authorization, encode_component, join};
 use crate::model::*;
 use crate::parse::{self, id_at, list, text_at};
+use crate::receivables;
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
 use jiff::civil::Date;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct MkAuth {
@@ -322,14 +324,43 @@ impl MkAuth {
     }
 
     async fn show(&self, key: &str) -> Result<Option<(Customer, Contract)>, ErpError> {
+        Ok(self
+            .show_with_city(key)
+            .await?
+            .map(|(customer, contract, _)| (customer, contract)))
+    }
+
+    /// The login record with, when it has one, its `cidade`.
+    async fn show_with_city(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Customer, Contract, Option<String>)>, ErpError> {
         match self
             .get(&format!("api/cliente/show/{}", encode_component(key)))
             .await
         {
-            Ok(Some(body)) => parse_customer(&body, parse::today_in_brazil()),
+            Ok(Some(body)) => Ok(parse_customer(&body, parse::today_in_brazil())?.map(
+                |(customer, contract)| {
+                    let city = customer_record(&body).and_then(|r| text_at(r, &["cidade"]));
+                    (customer, contract, city)
+                },
+            )),
             Ok(None) | Err(ErpError::NotFound) => Ok(None),
             Err(other) => Err(other),
         }
+    }
+
+    /// `GET /api/titulo/aberto/{cpf}`: the open titles of every login of the CPF/CNPJ.
+    async fn open_titles(&self, document: &Document) -> Result<Vec<Invoice>, ErpError> {
+        let body = match self
+            .get(&format!("api/titulo/aberto/{}", document.as_str()))
+            .await
+        {
+            Ok(Some(body)) => body,
+            Ok(None) | Err(ErpError::NotFound) => return Ok(Vec::new()),
+            Err(other) => return Err(other),
+        };
+        parse_titles(&body, &self.base, parse::today_in_brazil())
     }
 
     async fn show_by_document(
@@ -374,16 +405,9 @@ impl ErpAdapter for MkAuth {
 
     async fn open_invoices(&self, customer: &Customer) -> Result<Vec<Invoice>, ErpError> {
         let document = document_of(customer)?;
-        let today = parse::today_in_brazil();
-        let body = match self
-            .get(&format!("api/titulo/aberto/{}", document.as_str()))
-            .await
-        {
-            Ok(Some(body)) => body,
-            Ok(None) | Err(ErpError::NotFound) => return Ok(Vec::new()),
-            Err(other) => return Err(other),
-        };
-        Ok(parse_titles(&body, &self.base, today)?
+        Ok(self
+            .open_titles(document)
+            .await?
             .into_iter()
             .filter(|i| i.status.is_payable())
             .collect())
@@ -491,6 +515,66 @@ impl ErpAdapter for MkAuth {
         _customers: &[Customer],
     ) -> Result<Vec<PaymentEvent>, ErpError> {
         Err(ErpError::not_supported(Operation::Payments))
+    }
+
+    /// Per customer: the spec names no MK-Auth endpoint listing every title (it only says MK-Auth
+    /// pages with `limite=`/`pagina=` in the path), so each of `customers` with a CPF/CNPJ is
+    /// asked `GET /api/titulo/aberto/{cpf}` (the titles of all their logins); when one falls in
+    /// the window, each login billed is read once (`/api/cliente/show/{login}`) for its
+    /// `bloqueado` flag and city. Rows keep the customer as passed in.
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        let mut rows = Vec::new();
+        if due_from > due_until {
+            return Ok(rows);
+        }
+        for customer in receivables::unique_customers(customers) {
+            let Some(document) = customer.document.as_ref() else {
+                tracing::warn!(customer = %customer.erp_id, "MK-Auth: cliente sem CPF/CNPJ fora da listagem");
+                continue;
+            };
+            let owed: Vec<Invoice> = self
+                .open_titles(document)
+                .await?
+                .into_iter()
+                .filter(|i| receivables::is_receivable(i, due_from, due_until))
+                .collect();
+            let mut logins: HashMap<String, Option<(Contract, Option<String>)>> = HashMap::new();
+            for invoice in owed {
+                if let Some(login) = &invoice.contract_id
+                    && !logins.contains_key(login)
+                {
+                    let found = self
+                        .show_with_city(login)
+                        .await?
+                        .map(|(_, contract, city)| (contract, city));
+                    logins.insert(login.clone(), found);
+                }
+                let known = invoice
+                    .contract_id
+                    .as_ref()
+                    .and_then(|login| logins.get(login))
+                    .and_then(Option::as_ref);
+                let (contract, city) = match known {
+                    Some((contract, city)) => (Some(contract), city.clone()),
+                    None => (None, None),
+                };
+                rows.push(Receivable::new(customer.clone(), invoice, contract, city));
+            }
+        }
+        Ok(receivables::finish(rows))
+    }
+
+    /// The spec's two MK-Auth unlocks (`PUT /api/cliente/editar` with `bloqueado=nao`, `GET
+    /// /api/cliente/desbloqueio/{uuid}`) are its trust unlock, which must not be spent on a paid
+    /// invoice; MK-Auth lifts a debt block itself when it posts the payment. This reads the
+    /// login's `bloqueado` flag and reports it (a manual block reads as one for debt).
+    async fn restore_after_payment(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
+        receivables::restore_from_check(System::MkAuth, self.connection_status(contract).await)
     }
 }
 

@@ -126,6 +126,14 @@ pub(crate) fn too_many_pages(records: usize) -> ErpError {
     ))
 }
 
+/// A listing of the whole base (not a window the caller can narrow) longer than an adapter pages
+/// through: refused rather than cut.
+pub(crate) fn listing_too_long(records: usize) -> ErpError {
+    ErpError::InvalidResponse(format!(
+        "a listagem passou de {records} registros, o máximo que o Balcão percorre"
+    ))
+}
+
 pub(crate) fn payment_events(
     invoices: Vec<Invoice>,
     from: Date,

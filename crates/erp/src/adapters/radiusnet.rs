@@ -14,6 +14,7 @@ use crate::error::{ErpError, Operation};
 use crate::http::{Http, encode_component, join};
 use crate::model::*;
 use crate::parse::{self, field, id_at, text_at};
+use crate::receivables;
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
 use jiff::civil::Date;
@@ -461,6 +462,55 @@ impl ErpAdapter for RadiusNet {
             events.extend(payment_events(paid, from, until, DetectedBy::StatusPoll));
         }
         Ok(events)
+    }
+
+    /// Per customer: RadiusNet lists charges only by customer (`GET /cbc/abertas/{id_cliente}`),
+    /// so each of `customers` is asked, and, when a charge falls in the window and the customer
+    /// has a CPF/CNPJ, their plans (`GET /cp/{cpf}`) for status and value. The boleto link and
+    /// the Pix cost a request per charge (`/bc`, `/scp`): rows carry the digitable line; read the
+    /// invoice before sending. No city in RadiusNet's answers. Rows keep the customer as passed.
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        let mut rows = Vec::new();
+        if due_from > due_until {
+            return Ok(rows);
+        }
+        for customer in receivables::unique_customers(customers) {
+            let owed: Vec<Invoice> = self
+                .charges(OPEN_CHARGES, &customer.erp_id)
+                .await?
+                .into_iter()
+                .filter(|i| receivables::is_receivable(i, due_from, due_until))
+                .collect();
+            if owed.is_empty() {
+                continue;
+            }
+            let contracts = match &customer.document {
+                Some(document) => self
+                    .plans(document)
+                    .await?
+                    .map(|(_, contracts)| contracts)
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            for invoice in owed {
+                let contract = receivables::contract_for(&invoice, &contracts);
+                rows.push(Receivable::new(customer.clone(), invoice, contract, None));
+            }
+        }
+        Ok(receivables::finish(rows))
+    }
+
+    /// Not offered: RadiusNet's only unlock is the payment promise (`PUT /ppg/{id}`), a trust
+    /// unlock that must not be spent on a paid charge, and it has no connection status; the
+    /// plans' status is read only by CPF (`/cp/{cpf}`), which a `Contract` does not carry. Read
+    /// [`ErpAdapter::contracts`] of the customer to confirm the release.
+    async fn restore_after_payment(&self, _contract: &Contract) -> Result<UnlockResult, ErpError> {
+        Err(ErpError::not_supported(Operation::RestoreAfterPayment))
     }
 }
 

@@ -5,14 +5,15 @@
 //! opened by the bot, default "1").
 
 use super::{
-    Settings, boleto_method, document_of, download_pdf, link_method, open_status, payment_events,
-    pix_method, push_unique, too_many_pages,
+    Settings, boleto_method, document_of, download_pdf, link_method, listing_too_long, open_status,
+    payment_events, pix_method, push_unique, too_many_pages,
 };
 use crate::adapter::ErpAdapter;
 use crate::error::ErpError;
 use crate::http::{Http, form_encode, join};
 use crate::model::*;
 use crate::parse::{self, field, flag_at, id_at, int_at, list, text_at};
+use crate::receivables;
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
 use jiff::civil::Date;
@@ -23,6 +24,8 @@ use serde_json::Value;
 const TITLES_PAGE: usize = 250;
 const CLIENTS_PAGE: usize = 100;
 const MAX_PAGES: usize = 200;
+/// Pages of `clientes` a receivables listing walks: two million customers.
+const MAX_CLIENT_PAGES: usize = 20_000;
 
 pub struct Sgp {
     http: Http,
@@ -283,6 +286,42 @@ fn parse_client_entry(client: &Value) -> Option<(Customer, Vec<Contract>)> {
         emails: parse::strings(field(client, &["emails", "email"]), &["email", "contato"]),
     };
     Some((customer, contracts))
+}
+
+/// One customer of a `clientes` page with its contracts and titles.
+pub(crate) type ClientEntry = (Customer, Vec<Contract>, Vec<Invoice>);
+
+/// A `clientes` page (`{clientes:[{…, contratos:[…], titulos:[…]}], paginacao:{total}}`): its
+/// customers, how many records it held, and the total if given.
+pub(crate) fn parse_client_page(
+    body: &Value,
+    today: Date,
+) -> Result<(Vec<ClientEntry>, usize, Option<usize>), ErpError> {
+    let Some(clients) = body.get("clientes").and_then(Value::as_array) else {
+        return match envelope_error(body) {
+            Some(ErpError::NotFound) => Ok((Vec::new(), 0, None)),
+            Some(error) => Err(error),
+            None => Err(ErpError::InvalidResponse(
+                "SGP: resposta de clientes sem \"clientes\"".into(),
+            )),
+        };
+    };
+    let total = body
+        .get("paginacao")
+        .and_then(|p| int_at(p, &["total", "totalRegistros", "total_registros"]))
+        .and_then(|t| usize::try_from(t).ok());
+    let entries = clients
+        .iter()
+        .filter_map(|client| {
+            let (customer, contracts) = parse_client_entry(client)?;
+            let titles = list(client, &["titulos"])
+                .iter()
+                .filter_map(|t| parse_title(t, today))
+                .collect();
+            Some((customer, contracts, titles))
+        })
+        .collect();
+    Ok((entries, clients.len(), total))
 }
 
 /// One title of `/api/ura/titulos/`.
@@ -622,6 +661,63 @@ impl ErpAdapter for Sgp {
             DetectedBy::PaymentDateWindow,
         ))
     }
+
+    /// In bulk, ignoring `customers`: one pass over `POST /api/ura/clientes/` (no filter, 100 a
+    /// page), which answers every customer with their contracts and titles; the titles owed in
+    /// the window are kept. (`titulos` can filter by due date but carries no customer, so it
+    /// would need this pass anyway.) The `clientes` contract status is only SGP's display text:
+    /// a suspension by request ("Suspenso") reads as one for debt. No city or plan value there.
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        _customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        let mut rows = Vec::new();
+        if due_from > due_until {
+            return Ok(rows);
+        }
+        let today = parse::today_in_brazil();
+        let limit = CLIENTS_PAGE.to_string();
+        for page in 0..MAX_CLIENT_PAGES {
+            let offset = (page * CLIENTS_PAGE).to_string();
+            let body = self
+                .post("clientes", &[("offset", &offset), ("limit", &limit)])
+                .await?;
+            let (entries, raw_count, total) = parse_client_page(&body, today)?;
+            for (customer, contracts, titles) in entries {
+                for invoice in titles {
+                    if receivables::is_receivable(&invoice, due_from, due_until) {
+                        let contract = receivables::contract_for(&invoice, &contracts);
+                        rows.push(Receivable::new(customer.clone(), invoice, contract, None));
+                    }
+                }
+            }
+            let seen = page * CLIENTS_PAGE + raw_count;
+            if raw_count < CLIENTS_PAGE || total.is_some_and(|t| seen >= t) {
+                return Ok(receivables::finish(rows));
+            }
+        }
+        Err(listing_too_long(MAX_CLIENT_PAGES * CLIENTS_PAGE))
+    }
+
+    /// SGP documents no release action but the trust unlock (`liberacaopromessa`: a few days,
+    /// once a month — not to be spent on a paid invoice); it lifts a debt block itself when it
+    /// posts the payment. This reads the contract (`consultacliente` by `contrato`, whose
+    /// `motivo_status` tells a block for debt from a manual one) and reports its status.
+    async fn restore_after_payment(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
+        let body = self
+            .post("consultacliente", &[("contrato", &contract.erp_id)])
+            .await?;
+        let current = parse_customers(&body)?
+            .into_iter()
+            .flat_map(|(_, contracts)| contracts)
+            .find(|c| c.erp_id == contract.erp_id);
+        Ok(match current {
+            Some(current) => receivables::restore_by_status(System::Sgp, current.status),
+            None => UnlockResult::refused(UnlockRefusal::NotFound, None),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -698,6 +794,34 @@ mod tests {
         assert_eq!(contracts[0].status, ContractStatus::ReducedSpeed);
         assert_eq!(contracts[0].plan_name.as_deref(), Some("500 MEGA"));
         assert_eq!(contracts[0].online, Some(true));
+    }
+
+    #[test]
+    fn client_pages_carry_titles_and_the_total() {
+        let body = json!({"clientes": [{
+            "id": 7, "nome": "Maria da Silva", "cpfcnpj": "52998224725", "telefones": ["11987654321"],
+            "contratos": [{"contrato": 101, "status": "Suspenso", "servicos": []}],
+            "titulos": [
+                {"id": 9001, "contrato": 101, "status": "aberto", "valor": "99.90", "dataVencimento": "2026-11-18"},
+                {"id": 9002, "status": "aberto", "valor": 99.9, "dataVencimento": "2026-12-18"}
+            ]
+        }], "paginacao": {"offset": 0, "limit": 100, "total": 1}});
+        let (entries, raw, total) = parse_client_page(&body, TODAY).unwrap();
+        assert_eq!((raw, total), (1, Some(1)));
+        let (customer, contracts, titles) = &entries[0];
+        assert_eq!(customer.erp_id, "7");
+        assert_eq!(contracts[0].status, ContractStatus::SuspendedDebt);
+        assert_eq!(titles.len(), 2);
+        assert_eq!(titles[0].status, InvoiceStatus::Overdue);
+        assert_eq!(
+            parse_client_page(&json!({"status": 0, "msg": "Token ou app inválido"}), TODAY)
+                .unwrap_err(),
+            ErpError::Unauthorized
+        );
+        assert!(matches!(
+            parse_client_page(&json!({"contratos": []}), TODAY),
+            Err(ErpError::InvalidResponse(_))
+        ));
     }
 
     #[test]

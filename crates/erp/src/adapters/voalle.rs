@@ -14,6 +14,7 @@ use crate::error::{ErpError, Operation};
 use crate::http::{Http, RateLimit, TokenCache, encode_component, form_encode, join};
 use crate::model::*;
 use crate::parse::{self, id_at, int_at, list, text_at};
+use crate::receivables;
 use async_trait::async_trait;
 use balcao_domain::br::{BrPhone, Document};
 use jiff::Timestamp;
@@ -185,6 +186,17 @@ pub(crate) fn parse_person(body: &Value) -> Result<Option<Person>, ErpError> {
         erp_id,
     };
     Ok(Some((customer, contracts)))
+}
+
+/// The person's city, where the answer has it (`city`, `cidade` or an address object).
+pub(crate) fn person_city(body: &Value) -> Option<String> {
+    let person = body.get("response").filter(|r| r.is_object())?;
+    text_at(person, &["city", "cidade"]).or_else(|| {
+        person
+            .get("address")
+            .or_else(|| person.get("endereco"))
+            .and_then(|a| text_at(a, &["city", "cidade"]))
+    })
 }
 
 /// One title: `{id, status?, billet:{expirationDate, typefulLine, barcode, pixQRCode,
@@ -397,7 +409,7 @@ impl Voalle {
         parse_person(&body)
     }
 
-    /// Every page of a title listing.
+    /// Every page of a title listing; more pages than [`MAX_PAGES`] fail rather than being cut.
     async fn titles(&self, endpoint: &str, document: &Document) -> Result<Vec<Invoice>, ErpError> {
         let today = parse::today_in_brazil();
         let mut out = Vec::new();
@@ -410,10 +422,28 @@ impl Voalle {
                 .await?;
             out.extend(parse_titles(&body, today)?);
             if total_pages(&body).is_none_or(|total| page >= total) {
-                break;
+                return Ok(out);
             }
         }
-        Ok(out)
+        Err(super::too_many_pages(MAX_PAGES * PAGE_SIZE))
+    }
+
+    /// The person's contracts (when the answer lists them) and city.
+    async fn person_details(
+        &self,
+        document: &Document,
+    ) -> Result<(Vec<Contract>, Option<String>), ErpError> {
+        let body = self
+            .get(&format!(
+                "people/txid/{}",
+                encode_component(document.as_str())
+            ))
+            .await?;
+        let city = person_city(&body);
+        let contracts = parse_person(&body)?
+            .and_then(|(_, contracts)| contracts)
+            .unwrap_or_default();
+        Ok((contracts, city))
     }
 }
 
@@ -512,6 +542,58 @@ impl ErpAdapter for Voalle {
         }
         Ok(events)
     }
+
+    /// Per customer: Voalle lists titles only by CPF/CNPJ (`getopentitlesbytxid/{cpf}`), so each
+    /// of `customers` with a document is asked, and, when a title falls in the window, the person
+    /// (`people/txid/{cpf}`) for the contracts' status and value and the city. Voalle allows
+    /// about 30 requests a minute: a base of N tracked customers takes about N/25 minutes. Rows
+    /// keep the customer as passed in.
+    async fn receivables(
+        &self,
+        due_from: Date,
+        due_until: Date,
+        customers: &[Customer],
+    ) -> Result<Vec<Receivable>, ErpError> {
+        let mut rows = Vec::new();
+        if due_from > due_until {
+            return Ok(rows);
+        }
+        for customer in receivables::unique_customers(customers) {
+            let Some(document) = customer.document.as_ref() else {
+                tracing::warn!(customer = %customer.erp_id, "Voalle: cliente sem CPF/CNPJ fora da listagem");
+                continue;
+            };
+            let owed: Vec<Invoice> = self
+                .titles("getopentitlesbytxid", document)
+                .await?
+                .into_iter()
+                .filter(|i| receivables::is_receivable(i, due_from, due_until))
+                .collect();
+            if owed.is_empty() {
+                continue;
+            }
+            let (contracts, city) = self.person_details(document).await?;
+            for invoice in owed {
+                let contract = receivables::contract_for(&invoice, &contracts);
+                rows.push(Receivable::new(
+                    customer.clone(),
+                    invoice,
+                    contract,
+                    city.clone(),
+                ));
+            }
+        }
+        Ok(receivables::finish(rows))
+    }
+
+    /// Not offered: the spec's only Voalle unlock (`contracts/unlock/{contractNumber}`) is the
+    /// trust unlock, which must not be spent on a paid invoice, and Voalle has no connection
+    /// status; the contract's status is read only through the person's CPF/CNPJ, which a
+    /// `Contract` does not carry. Voalle lifts a debt block itself when it posts the payment:
+    /// read [`ErpAdapter::contracts`] of the customer to confirm it.
+    async fn restore_after_payment(&self, _contract: &Contract) -> Result<UnlockResult, ErpError> {
+        Err(ErpError::not_supported(Operation::RestoreAfterPayment))
+    }
 }
 
 #[cfg(test)]
@@ -520,6 +602,18 @@ mod tests {
     use jiff::civil::date;
 
     const TODAY: Date = date(2026, 11, 21);
+
+    #[test]
+    fn the_person_city_is_read_where_given() {
+        let flat = json!({"success": true, "response": {"id": 1, "name": "Ana", "city": "Sobral"}});
+        assert_eq!(person_city(&flat).as_deref(), Some("Sobral"));
+        let nested = json!({"success": true, "response": {"id": 1, "address": {"city": "Crato"}}});
+        assert_eq!(person_city(&nested).as_deref(), Some("Crato"));
+        assert_eq!(
+            person_city(&json!({"success": true, "response": {"id": 1}})),
+            None
+        );
+    }
 
     #[test]
     fn envelopes() {
