@@ -7,6 +7,7 @@ use axum::Router;
 use balcao_domain::NumberId;
 use balcao_engine::bot::{BotConfig, BotProfile, BotRunner};
 use balcao_engine::bus::EventBus;
+use balcao_engine::desk::{DeskConfig, DeskRunner};
 use balcao_engine::erp::ErpDirectory;
 use balcao_engine::ingest::{IngestConfig, Ingestor};
 use balcao_engine::outbox::Outbox;
@@ -281,6 +282,9 @@ pub fn http_client() -> reqwest::Client {
 pub struct Options {
     pub sender: SenderConfig,
     pub bot: BotConfig,
+    /// Run the service desk's runner (menu, queues, assignment, timers); off: the channel and
+    /// the bot alone.
+    pub desk: bool,
     pub payments: PaymentSyncConfig,
     pub ingest: IngestConfig,
     pub clock: SharedClock,
@@ -293,6 +297,7 @@ impl Default for Options {
         Options {
             sender: SenderConfig::default(),
             bot: BotConfig::default(),
+            desk: true,
             payments: PaymentSyncConfig::default(),
             ingest: IngestConfig::default(),
             clock: Arc::new(SystemClock),
@@ -418,19 +423,15 @@ pub async fn start(
     };
     tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
 
-    let bot = BotRunner {
-        store: store.clone(),
-        erp: erp.clone(),
-        outbox: outbox.clone(),
-        clock: clock.clone(),
-        bus: bus.clone(),
-        config: options.bot.clone(),
-        profiles: Arc::new(std::sync::RwLock::new(
-            bot_profiles(store.as_ref(), config).await?,
-        )),
-        default_profile: BotProfile::default(),
-        workspaces: Arc::default(),
-    };
+    let bot = BotRunner::new(
+        store.clone(),
+        erp.clone(),
+        outbox.clone(),
+        clock.clone(),
+        bus.clone(),
+        options.bot.clone(),
+        bot_profiles(store.as_ref(), config).await?,
+    );
     if options.bot.enabled {
         tasks.push(tokio::spawn(bot.run(shutdown_rx.clone())));
     }
@@ -449,13 +450,37 @@ pub async fn start(
         auth_cache: Default::default(),
         erp: erp.clone(),
     };
-    let mut router = balcao_web::router(state);
+    let desk_runner = DeskRunner::new(
+        store.clone(),
+        outbox.clone(),
+        state.clock.clone(),
+        bus.clone(),
+        DeskConfig {
+            bot_enabled: options.bot.enabled,
+            ..Default::default()
+        },
+    );
+    let desk = desk_runner.desk();
+    if options.desk {
+        tasks.push(tokio::spawn(desk_runner.run(shutdown_rx.clone())));
+    }
+    let desk_state = balcao_web::DeskState {
+        app: state.clone(),
+        desk,
+        config: balcao_web::DeskWebConfig {
+            secure_cookies: config.web.secure_cookies,
+            trust_proxy: config.web.trust_proxy,
+        },
+    };
+    let mut router = balcao_web::router(state).merge(balcao_web::desk_router(desk_state));
     if let Some(extra) = options.extra_routes {
         router = router.merge(extra);
     }
     let mut server_shutdown = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
-        let result = axum::serve(listener, router)
+        // The client address feeds the login throttle.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let result = axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 let _ = server_shutdown.wait_for(|stop| *stop).await;
             })

@@ -130,8 +130,8 @@ pub fn config_toml(c: &Config) -> String {
         c.payments.interval_seconds, c.payments.overlap_hours
     ));
     s.push_str(&format!(
-        "[bot]\nenabled = {}\nworkers = {}\n",
-        c.bot.enabled, c.bot.workers
+        "[bot]\nenabled = {}\nworkers = {}\n[desk]\nenabled = {}\n[web]\nsecure_cookies = {}\ntrust_proxy = {}\n",
+        c.bot.enabled, c.bot.workers, c.desk.enabled, c.web.secure_cookies, c.web.trust_proxy
     ));
     for ws in &c.workspaces {
         s.push_str(&format!(
@@ -283,8 +283,10 @@ fn bench_config(
     let mut config = setup.config;
     config.whatsapp.graph_base_url = graph_base;
     config.sender = SenderSettings::default();
-    // These benchmarks measure the channel: the bot (measured by `bench bot`) stays off.
+    // These benchmarks measure the channel: the bot (`bench bot`) and the desk (`bench desk`)
+    // stay off.
     config.bot.enabled = false;
+    config.desk.enabled = false;
     (config, setup.simulator)
 }
 

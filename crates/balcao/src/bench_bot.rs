@@ -195,6 +195,23 @@ pub async fn bot(args: BotBenchArgs) -> Result<(), String> {
             "0.99"
         ))
     );
+    for (part, name) in [
+        (
+            "leitura (conversa, sessão, mensagens)",
+            "balcao_bot_load_seconds",
+        ),
+        (
+            "respostas antes do sistema de gestão",
+            "balcao_bot_flush_seconds",
+        ),
+        ("gravação do turno", "balcao_bot_save_seconds"),
+    ] {
+        println!(
+            "    {part}: p50 {}, p99 {}",
+            ms(quantile(&metrics, name, "0.5")),
+            ms(quantile(&metrics, name, "0.99"))
+        );
+    }
     println!(
         "  só a máquina de estados do bot: p50 {}, p99 {}",
         ms(quantile(&metrics, "balcao_bot_decision_seconds", "0.5")),

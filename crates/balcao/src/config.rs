@@ -28,7 +28,36 @@ pub struct Config {
     #[serde(default)]
     pub bot: BotSettings,
     #[serde(default)]
+    pub desk: DeskSettings,
+    #[serde(default)]
+    pub web: WebSettings,
+    #[serde(default)]
     pub workspaces: Vec<WorkspaceConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeskSettings {
+    /// Off: no menu, queues or assignment run (the channel and the bot alone); the staff's
+    /// screens still open.
+    pub enabled: bool,
+}
+
+impl Default for DeskSettings {
+    fn default() -> Self {
+        DeskSettings { enabled: true }
+    }
+}
+
+/// How the staff's web app is served.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// Mark session cookies `Secure`: set it when Balcão is served over HTTPS.
+    pub secure_cookies: bool,
+    /// Behind a reverse proxy: take the client address for the login throttle from
+    /// `X-Forwarded-For` (only when the proxy sets it).
+    pub trust_proxy: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]

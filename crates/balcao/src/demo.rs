@@ -7,8 +7,10 @@ use crate::config::{
     Config, ErpConfig, NumberConfig, SenderSettings, TemplateConfig, WhatsAppConfig,
     WorkspaceConfig,
 };
+use balcao_domain::WorkspaceId;
 use balcao_erp_fake::{DataSet, FakeSystem, Faults, RunningFake};
 use balcao_simulator::{Behaviour, DemoPerson, SimNumber, SimTemplate, Simulator, SimulatorConfig};
+use balcao_store::Store;
 use rand::Rng;
 use std::path::PathBuf;
 
@@ -122,6 +124,8 @@ pub fn demo_setup(
         sender: SenderSettings::default(),
         payments: Default::default(),
         bot: Default::default(),
+        desk: Default::default(),
+        web: Default::default(),
         workspaces: vec![WorkspaceConfig {
             slug: "demo".into(),
             name: "Provedor Demonstração".into(),
@@ -301,6 +305,12 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         ..Default::default()
     };
     let running = app::start(&setup.config, store.clone(), listener, options).await?;
+    let workspace = store
+        .workspace_by_slug("demo")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("workspace de demonstração não encontrado")?;
+    let logins = seed_desk(store.as_ref(), workspace.id).await?;
     let database = match &setup.config.database_url {
         Some(url) if url.starts_with("postgres") => "PostgreSQL".to_string(),
         Some(url) => url.clone(),
@@ -313,6 +323,11 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     println!("  Balcão — demonstração rodando");
     println!();
     println!("  Telefone simulado (converse como assinante):  http://{addr}/simulator");
+    println!("  Caixa de entrada da equipe:                    http://{addr}/app");
+    for (email, name) in &logins {
+        println!("      {email:<28} {name}");
+    }
+    println!("      senha de todos: {DEMO_PASSWORD}");
     println!("  API REST:                                      http://{addr}/api/v1/conversations");
     println!("  Documentação da API:                           http://{addr}/api/docs");
     println!(
@@ -342,4 +357,150 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     });
     running.wait().await;
     Ok(())
+}
+
+/// Password of every demo staff member (printed by `balcao demo`).
+pub const DEMO_PASSWORD: &str = "balcao-demo";
+
+/// The demo's service desk: an admin, a supervisor and three agents, four sectors (one with
+/// business hours and lunch break, one with a timed fallback) and a few quick replies. Nothing
+/// is added when the workspace already has staff (a demo restarted on the same data).
+pub async fn seed_desk(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+) -> Result<Vec<(String, String)>, String> {
+    use balcao_store::{
+        Distribution, NewQuickReply, OptionNumber, OutOfHoursMode, QueueSettings, Role,
+    };
+    use balcao_web::session::{NewStaff, create_staff};
+    let people = [
+        ("admin@demo.balcao", "Administradora Demo", Role::Admin),
+        (
+            "supervisor@demo.balcao",
+            "Sílvia Supervisora",
+            Role::Supervisor,
+        ),
+        ("ana@demo.balcao", "Ana Souza", Role::Agent),
+        ("bruno@demo.balcao", "Bruno Lima", Role::Agent),
+        ("carla@demo.balcao", "Carla Dias", Role::Agent),
+    ];
+    let logins: Vec<(String, String)> = people
+        .iter()
+        .map(|(email, name, _)| (email.to_string(), name.to_string()))
+        .collect();
+    if !store
+        .users(workspace)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Ok(logins);
+    }
+    let now = balcao_domain::now_millis();
+    let mut ids = Vec::new();
+    for (email, name, role) in people {
+        let user = create_staff(
+            store,
+            workspace,
+            NewStaff {
+                email: email.into(),
+                name: name.into(),
+                role,
+                password: DEMO_PASSWORD.into(),
+                max_chats: None,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        ids.push(user.id);
+    }
+    let (ana, bruno, carla) = (ids[2], ids[3], ids[4]);
+    let queue = |number: u32, name: &str| QueueSettings {
+        option_number: OptionNumber::new(number).expect("1..99"),
+        name: name.into(),
+        active: true,
+        distribution: Distribution::RoundRobin,
+        hours: None,
+        out_of_hours: OutOfHoursMode::Wait,
+        fallback_queue_id: None,
+        accept_timeout_secs: None,
+    };
+    let create = |settings: QueueSettings| async move {
+        store
+            .create_queue(workspace, &settings, now)
+            .await
+            .map(|q| q.id)
+            .map_err(|e| e.to_string())
+    };
+    let financeiro = create(queue(1, "Financeiro")).await?;
+    let suporte = create(queue(2, "Suporte técnico")).await?;
+    let comercial = create(QueueSettings {
+        // Sales keeps office hours with a lunch break; outside them the subscriber is told when
+        // it opens and waits.
+        hours: Some(serde_json::json!({
+            "mon": [["09:00", "12:00"], ["13:00", "18:00"]],
+            "tue": [["09:00", "12:00"], ["13:00", "18:00"]],
+            "wed": [["09:00", "12:00"], ["13:00", "18:00"]],
+            "thu": [["09:00", "12:00"], ["13:00", "18:00"]],
+            "fri": [["09:00", "12:00"], ["13:00", "18:00"]],
+        })),
+        ..queue(3, "Comercial")
+    })
+    .await?;
+    let cancelamento = create(QueueSettings {
+        // Nobody takes it within 10 minutes: billing does.
+        fallback_queue_id: Some(financeiro),
+        accept_timeout_secs: Some(600),
+        ..queue(4, "Cancelamento")
+    })
+    .await?;
+    for (queue, members) in [
+        (financeiro, vec![ana, carla]),
+        (suporte, vec![bruno, carla]),
+        (comercial, vec![ana]),
+        (cancelamento, vec![carla]),
+    ] {
+        store
+            .set_queue_members(workspace, queue, &members)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let replies = [
+        (
+            "bom-dia",
+            "Bom dia, {{primeiro_nome}}! Aqui é {{agente}}, do {{empresa}}. Como posso ajudar?",
+            None,
+        ),
+        (
+            "segunda-via",
+            "{{primeiro_nome}}, a segunda via da sua fatura já foi enviada aqui na conversa. Pode pagar com o Pix copia e cola ou com o código de barras.",
+            Some(financeiro),
+        ),
+        (
+            "reiniciar",
+            "Vamos tentar o básico: desligue o roteador da tomada, espere 30 segundos e ligue de novo. Depois de 2 minutos me conte se voltou.",
+            Some(suporte),
+        ),
+        (
+            "protocolo",
+            "Seu protocolo de atendimento é {{protocolo}}.",
+            None,
+        ),
+    ];
+    for (shortcut, body, queue_id) in replies {
+        store
+            .create_quick_reply(
+                workspace,
+                &NewQuickReply {
+                    shortcut: shortcut.into(),
+                    body: body.into(),
+                    queue_id,
+                    attachment_url: None,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(logins)
 }

@@ -116,6 +116,7 @@ async fn serve(path: PathBuf) -> Result<(), String> {
         sender: app::sender_config(&config),
         payments: app::payment_sync_config(&config),
         bot: app::bot_config(&config),
+        desk: config.desk.enabled,
         ..Default::default()
     };
     let running = app::start(&config, store, listener, options).await?;

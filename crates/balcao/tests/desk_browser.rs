@@ -15,8 +15,8 @@ async fn see(b: &Browser, css: &str, needle: &str) {
     wait_for_live_text(b, css, needle, 20).await;
 }
 
-async fn log_in(b: &Browser, desk: &DeskServer, email: &str) {
-    b.goto(&desk.url("/app")).await;
+async fn log_in(b: &Browser, h: &Harness, email: &str) {
+    b.goto(&h.url("/app")).await;
     b.type_into(&b.find("#email").await, email).await;
     b.type_into(&b.find("#password").await, DESK_PASSWORD).await;
     b.click(&b.find("#login").await).await;
@@ -29,14 +29,13 @@ async fn an_agent_answers_transfers_and_a_colleague_closes_with_a_rating() {
     if !browser_available() {
         return;
     }
-    let h = Harness::start().await;
+    let h = Harness::start_desk().await;
     let cast = h.desk_cast().await;
-    let desk = h.start_desk_server().await;
     let ws = h.workspace().await;
 
     // Ana opens her inbox first, so she is online when the subscriber arrives.
     let ana = Browser::start().await;
-    log_in(&ana, &desk, "ana@provedor.com.br").await;
+    log_in(&ana, &h, "ana@provedor.com.br").await;
     see(&ana, "#list .head", "Minhas conversas").await;
 
     // The subscriber writes and chooses the sector from the menu's list.
@@ -60,7 +59,12 @@ async fn an_agent_answers_transfers_and_a_colleague_closes_with_a_rating() {
     see(&ana, "#picker button", "/boleto").await;
     ana.type_into(&reply, ENTER).await; // picks the quick reply
     ana.type_into(&reply, ENTER).await; // sends it
-    see(&ana, "#history .msg.out .text", "Sua segunda via já está a caminho").await;
+    see(
+        &ana,
+        "#history .msg.out .text",
+        "Sua segunda via já está a caminho",
+    )
+    .await;
     see(
         &phone,
         ".msg.out .text",
@@ -70,7 +74,7 @@ async fn an_agent_answers_transfers_and_a_colleague_closes_with_a_rating() {
 
     // Bruno (a third session) comes online; Ana transfers it to him with a private note.
     let bruno = Browser::start().await;
-    log_in(&bruno, &desk, "bruno@provedor.com.br").await;
+    log_in(&bruno, &h, "bruno@provedor.com.br").await;
     see(&bruno, "#list .head", "Minhas conversas").await;
     ana.click(&ana.find("#transfer").await).await;
     let option = format!("#transfer-agent option[value=\"{}\"]", cast.bruno.id.0);
@@ -96,7 +100,9 @@ async fn an_agent_answers_transfers_and_a_colleague_closes_with_a_rating() {
     click_live(&phone, ".msg button.options", "Avaliar").await;
     click_live(&phone, ".sheet-rows button.row-option", "5 - Excelente").await;
 
-    let conversation = h.conversation_of("5511987654321").await["id"].as_i64().unwrap();
+    let conversation = h.conversation_of("5511987654321").await["id"]
+        .as_i64()
+        .unwrap();
     let rating = eventually(15, "the rating stored", || async {
         h.store()
             .csat_rating(ws, balcao_domain::ConversationId(conversation))

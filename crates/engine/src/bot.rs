@@ -1,18 +1,20 @@
 //! Runs the self-service bot (`balcao-bot`, a pure state machine) against real messages and the
 //! workspace's management system.
 //!
-//! For each conversation with inbound messages the bot has not seen, a worker loads the bot's
+//! For each conversation with inbound messages the bot has not seen, a task loads the bot's
 //! session, feeds it each new message, executes what it asks — management-system calls (fed back
 //! as inputs), messages to send (through the outbox), events, tags, handoffs, timers — and saves
-//! the session with the id of the last message handled and the events, in one transaction.
-//! Work reaches a worker from the event bus right after a webhook commits, and from a sweep every
-//! second (missed notifications, restarts, inactivity timers), so nothing depends on the bus.
+//! the turn (replies, session with the last message handled, events) in one transaction.
+//! Work starts as soon as the event bus says a webhook committed messages in a conversation,
+//! and from a sweep every second (missed notifications, restarts, inactivity timers), so nothing
+//! depends on the bus.
 //!
-//! Conversations are sharded over the workers by id: one conversation is handled by one worker
-//! at a time, in order. Sends carry idempotency keys derived from the inbound message, so a crash
-//! between sending and saving the session re-queues nothing twice when the message is handled
-//! again. (A management-system write — trust unlock, ticket — asked again in that window is
-//! refused or repeated by the system; the window is one transaction long.)
+//! A conversation is handled by one task at a time, in order; up to `workers` conversations at
+//! once, so one waiting on its management system holds up no other. Sends carry idempotency
+//! keys derived from the inbound message, so a crash between sending and saving the session
+//! re-queues nothing twice when the message is handled again. (A management-system write — trust
+//! unlock, ticket — asked again in that window is refused or repeated by the system; the window
+//! is one management-system call long.)
 
 use crate::SharedClock;
 use crate::bus::{BusEvent, EventBus};
@@ -24,13 +26,16 @@ use balcao_domain::window::Window;
 use balcao_domain::{ConversationId, Millis, WorkspaceId};
 use balcao_erp::ErpAdapter;
 use balcao_intent::Matcher;
-use balcao_store::{BotSession, Conversation, Direction, Message, NewEvent, NewOutbound, Store};
+use balcao_store::{
+    BotSession, BotTurn, Conversation, Direction, Enqueued, Message, NewEvent, NewOutbound, Store,
+};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 
 /// The protocol number of a conversation (Anatel RGC art. 9): the opening day in the provider's
 /// time zone and the conversation's id — unique, stable, and readable over the phone.
@@ -89,6 +94,7 @@ impl Default for BotProfile {
 pub struct BotConfig {
     /// Off: inbound messages wait for people (the channel alone).
     pub enabled: bool,
+    /// Conversations handled at once.
     pub workers: usize,
     pub sweep_every: Duration,
 }
@@ -103,9 +109,65 @@ impl Default for BotConfig {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Work {
     Messages(WorkspaceId, ConversationId),
     Timer(WorkspaceId, ConversationId, Millis),
+}
+
+impl Work {
+    fn conversation(&self) -> ConversationId {
+        match self {
+            Work::Messages(_, c) | Work::Timer(_, c, _) => *c,
+        }
+    }
+}
+
+/// Runs work one conversation at a time: `in_hand` holds the conversations being handled, each
+/// with the work that arrived meanwhile (run next, by the same task).
+#[derive(Clone)]
+struct Dispatcher {
+    runner: BotRunner,
+    in_hand: Arc<std::sync::Mutex<HashMap<ConversationId, Vec<Work>>>>,
+    permits: Arc<Semaphore>,
+    tasks: Arc<tokio::sync::Mutex<JoinSet<()>>>,
+}
+
+impl Dispatcher {
+    async fn dispatch(&self, work: Work) {
+        let conversation = work.conversation();
+        {
+            let mut in_hand = self.in_hand.lock().expect("in hand");
+            if let Some(next) = in_hand.get_mut(&conversation) {
+                // New messages are all read by one more pass; a timer is kept as it is.
+                let already = matches!(work, Work::Messages(..))
+                    && next.iter().any(|w| matches!(w, Work::Messages(..)));
+                if !already {
+                    next.push(work);
+                }
+                return;
+            }
+            in_hand.insert(conversation, Vec::new());
+        }
+        let this = self.clone();
+        let mut tasks = self.tasks.lock().await;
+        // Reap finished tasks so the set stays as small as the work in hand.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
+            let _permit = this.permits.acquire().await.expect("permits never close");
+            let mut work = work;
+            loop {
+                this.runner.handle(&work).await;
+                let mut in_hand = this.in_hand.lock().expect("in hand");
+                let next = in_hand.get_mut(&conversation).expect("in hand");
+                if next.is_empty() {
+                    in_hand.remove(&conversation);
+                    break;
+                }
+                work = next.remove(0);
+            }
+        });
+    }
 }
 
 #[derive(Clone)]
@@ -120,10 +182,36 @@ pub struct BotRunner {
     pub profiles: Arc<RwLock<HashMap<WorkspaceId, BotProfile>>>,
     pub default_profile: BotProfile,
     /// Time zone and name per workspace (see `context_parts`).
-    pub workspaces: Arc<RwLock<HashMap<WorkspaceId, (TimeZone, String)>>>,
+    workspaces: Arc<RwLock<HashMap<WorkspaceId, (TimeZone, String)>>>,
+    committer: TurnCommitter,
 }
 
 impl BotRunner {
+    pub fn new(
+        store: Arc<dyn Store>,
+        erp: ErpDirectory,
+        outbox: Outbox,
+        clock: SharedClock,
+        bus: EventBus,
+        config: BotConfig,
+        profiles: HashMap<WorkspaceId, BotProfile>,
+    ) -> Self {
+        // SQLite has one writer: one committer groups everything; PostgreSQL commits in parallel.
+        let committers = if store.backend() == "postgres" { 4 } else { 1 };
+        BotRunner {
+            committer: TurnCommitter::start(store.clone(), committers),
+            store,
+            erp,
+            outbox,
+            clock,
+            bus,
+            config,
+            profiles: Arc::new(RwLock::new(profiles)),
+            default_profile: BotProfile::default(),
+            workspaces: Arc::default(),
+        }
+    }
+
     fn profile(&self, workspace: WorkspaceId) -> BotProfile {
         self.profiles
             .read()
@@ -133,53 +221,44 @@ impl BotRunner {
             .unwrap_or_else(|| self.default_profile.clone())
     }
 
-    /// Starts the workers and the sweep; returns when `shutdown` turns true. A webhook commit
-    /// (bus event) triggers a sweep within 10 ms; otherwise it runs every `sweep_every`.
+    /// Handles conversations as their messages are stored (the bus event names them) and sweeps
+    /// every `sweep_every` for anything missed (restarts, lagged events) and for due inactivity
+    /// timers; returns when `shutdown` turns true, after the work in hand.
+    ///
+    /// One task per conversation at a time, at most `workers` at once: a conversation waiting
+    /// on its management system holds up no other. Work arriving for a conversation in hand is
+    /// remembered and run right after, in order.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let workers = self.config.workers.max(1);
-        let queued: Arc<std::sync::Mutex<std::collections::HashSet<ConversationId>>> =
-            Arc::default();
-        let mut queues = Vec::with_capacity(workers);
-        let mut handles = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (tx, rx) = mpsc::unbounded_channel::<Work>();
-            queues.push(tx);
-            handles.push(tokio::spawn(self.clone().worker(rx, queued.clone())));
-        }
-        let dispatch = |work: Work| {
-            let conversation = match &work {
-                Work::Messages(_, c) | Work::Timer(_, c, _) => *c,
-            };
-            // A conversation already waiting for its worker needs no second entry.
-            if matches!(work, Work::Messages(..))
-                && !queued.lock().expect("queued").insert(conversation)
-            {
-                return;
-            }
-            let shard = (conversation.0.unsigned_abs() as usize) % queues.len();
-            let _ = queues[shard].send(work);
+        let dispatcher = Dispatcher {
+            runner: self.clone(),
+            in_hand: Arc::default(),
+            permits: Arc::new(Semaphore::new(self.config.workers.max(1))),
+            tasks: Arc::new(tokio::sync::Mutex::new(JoinSet::new())),
         };
         let mut events = self.bus.subscribe();
         let mut sweep = tokio::time::interval(self.config.sweep_every);
-        let mut poked = false;
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Ok(BusEvent::InboundStored { .. }) => poked = true,
+                    Ok(BusEvent::InboundStored { conversations, .. }) => {
+                        for (ws, c) in conversations {
+                            dispatcher.dispatch(Work::Messages(ws, c)).await;
+                        }
+                    }
                     Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => poked = true,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.sweep_messages(&dispatcher).await;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = tokio::time::sleep(Duration::from_millis(10)), if poked => {
-                    poked = false;
-                    self.sweep_messages(&dispatch).await;
-                }
                 _ = sweep.tick() => {
-                    self.sweep_messages(&dispatch).await;
+                    self.sweep_messages(&dispatcher).await;
                     match self.store.due_bot_timers(self.clock.now(), 1000).await {
                         Ok(list) => for s in list {
                             if let Some(due) = s.timer_due_at {
-                                dispatch(Work::Timer(s.workspace_id, s.conversation_id, due));
+                                dispatcher
+                                    .dispatch(Work::Timer(s.workspace_id, s.conversation_id, due))
+                                    .await;
                             }
                         },
                         Err(err) => tracing::warn!(error = %err, "bot: timer sweep failed"),
@@ -191,40 +270,29 @@ impl BotRunner {
                 break;
             }
         }
-        drop(queues);
-        for h in handles {
-            let _ = h.await;
-        }
+        let mut tasks = dispatcher.tasks.lock().await;
+        while tasks.join_next().await.is_some() {}
     }
 
-    async fn sweep_messages(&self, dispatch: &impl Fn(Work)) {
+    async fn sweep_messages(&self, dispatcher: &Dispatcher) {
         match self.store.conversations_awaiting_bot(1000).await {
             Ok(list) => {
                 for (ws, c) in list {
-                    dispatch(Work::Messages(ws, c));
+                    dispatcher.dispatch(Work::Messages(ws, c)).await;
                 }
             }
             Err(err) => tracing::warn!(error = %err, "bot: sweep failed"),
         }
     }
 
-    async fn worker(
-        self,
-        mut rx: mpsc::UnboundedReceiver<Work>,
-        queued: Arc<std::sync::Mutex<std::collections::HashSet<ConversationId>>>,
-    ) {
-        while let Some(work) = rx.recv().await {
-            let result = match work {
-                Work::Messages(ws, c) => {
-                    queued.lock().expect("queued").remove(&c);
-                    self.handle_messages(ws, c).await
-                }
-                Work::Timer(ws, c, due) => self.handle_timer(ws, c, due).await,
-            };
-            if let Err(err) = result {
-                metrics::counter!("balcao_bot_errors_total").increment(1);
-                tracing::error!(error = %err, "bot: handling a conversation failed; the sweep retries");
-            }
+    async fn handle(&self, work: &Work) {
+        let result = match *work {
+            Work::Messages(ws, c) => self.handle_messages(ws, c).await,
+            Work::Timer(ws, c, due) => self.handle_timer(ws, c, due).await,
+        };
+        if let Err(err) = result {
+            metrics::counter!("balcao_bot_errors_total").increment(1);
+            tracing::error!(error = %err, "bot: handling a conversation failed; the sweep retries");
         }
     }
 
@@ -316,6 +384,7 @@ impl BotRunner {
         if messages.is_empty() {
             return Ok(());
         }
+        metrics::histogram!("balcao_bot_load_seconds").record(handling.elapsed().as_secs_f64());
         let profile = self.profile(workspace);
         let mut turn = Turn::default();
         for message in &messages {
@@ -411,11 +480,20 @@ impl BotRunner {
             state.inactivity().map(|i| i.due_at.as_millisecond())
         };
         session.updated_at = self.clock.now();
+        let saving = Instant::now();
         let enqueued = self
-            .store
-            .save_bot_turn(&session, &turn.events, &turn.replies, state.is_closed())
-            .await
-            .map_err(|e| e.to_string())?;
+            .committer
+            .commit(BotTurn {
+                workspace_id: workspace,
+                conversation_id: session.conversation_id,
+                close_conversation: state.is_closed(),
+                now: session.updated_at,
+                session: Some(session),
+                events: turn.events,
+                replies: turn.replies,
+            })
+            .await?;
+        metrics::histogram!("balcao_bot_save_seconds").record(saving.elapsed().as_secs_f64());
         for reply in &enqueued {
             self.outbox.announce(workspace, reply);
         }
@@ -505,7 +583,7 @@ impl BotRunner {
                         // The subscriber should not wait on the management system for what the
                         // bot already knows to say ("um momento…", the protocol): those replies
                         // are committed now. Their keys make a repeat after a crash a no-op.
-                        self.flush_replies(workspace, turn).await;
+                        self.flush_replies(workspace, conversation.id, turn).await;
                         let called = Instant::now();
                         let outcome = self.call_erp(workspace, erp_action).await;
                         erp_time += called.elapsed();
@@ -518,16 +596,29 @@ impl BotRunner {
         turn.erp_time += erp_time;
     }
 
-    async fn flush_replies(&self, workspace: WorkspaceId, turn: &mut Turn) {
+    async fn flush_replies(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        turn: &mut Turn,
+    ) {
         if turn.replies.is_empty() {
             return;
         }
-        match self
-            .store
-            .enqueue_outbound_all(workspace, &turn.replies, self.clock.now())
-            .await
-        {
+        let flushing = Instant::now();
+        let early = BotTurn {
+            workspace_id: workspace,
+            conversation_id: conversation,
+            session: None,
+            events: Vec::new(),
+            replies: turn.replies.clone(),
+            close_conversation: false,
+            now: self.clock.now(),
+        };
+        match self.committer.commit(early).await {
             Ok(enqueued) => {
+                metrics::histogram!("balcao_bot_flush_seconds")
+                    .record(flushing.elapsed().as_secs_f64());
                 turn.replies.clear();
                 for reply in &enqueued {
                     self.outbox.announce(workspace, reply);
@@ -592,6 +683,72 @@ impl BotRunner {
         };
         metrics::histogram!("balcao_bot_erp_seconds").record(started.elapsed().as_secs_f64());
         outcome
+    }
+}
+
+/// Group commit of bot turns: whoever is waiting when a commit ends goes into the next one, so
+/// under load many turns share a transaction (SQLite's one writer would otherwise cap the bot at
+/// a few hundred commits a second) and alone a turn commits at once.
+#[derive(Clone)]
+struct TurnCommitter {
+    queue: mpsc::Sender<(BotTurn, Answer)>,
+}
+
+type Answer = oneshot::Sender<Result<Vec<Enqueued>, String>>;
+
+impl TurnCommitter {
+    const BATCH: usize = 256;
+
+    fn start(store: Arc<dyn Store>, committers: usize) -> Self {
+        let (queue, receiver) = mpsc::channel(4096);
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..committers.max(1) {
+            let (store, receiver) = (store.clone(), receiver.clone());
+            tokio::spawn(async move {
+                loop {
+                    let mut batch = Vec::new();
+                    {
+                        let mut receiver = receiver.lock().await;
+                        match receiver.recv().await {
+                            Some(first) => batch.push(first),
+                            None => return,
+                        }
+                        while batch.len() < Self::BATCH {
+                            match receiver.try_recv() {
+                                Ok(next) => batch.push(next),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    let (turns, waiting): (Vec<BotTurn>, Vec<Answer>) = batch.into_iter().unzip();
+                    metrics::histogram!("balcao_bot_turns_per_commit").record(turns.len() as f64);
+                    match store.save_bot_turns(&turns).await {
+                        Ok(results) => {
+                            for (result, waiter) in results.into_iter().zip(waiting) {
+                                let _ = waiter.send(result.map_err(|e| e.to_string()));
+                            }
+                        }
+                        Err(err) => {
+                            for waiter in waiting {
+                                let _ = waiter.send(Err(err.to_string()));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        TurnCommitter { queue }
+    }
+
+    async fn commit(&self, turn: BotTurn) -> Result<Vec<Enqueued>, String> {
+        let (answer, answered) = oneshot::channel();
+        self.queue
+            .send((turn, answer))
+            .await
+            .map_err(|_| "bot: gravação encerrada".to_string())?;
+        answered
+            .await
+            .map_err(|_| "bot: gravação interrompida".to_string())?
     }
 }
 

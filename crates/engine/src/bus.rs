@@ -2,14 +2,17 @@
 //! views and later stages (bot, inbox) react without polling. Delivery is best-effort by design —
 //! the store is the source of truth and subscribers resync from it after a lag.
 
-use balcao_domain::{ConversationId, MessageId, UserId, WorkspaceId};
+use balcao_domain::{ConversationId, MessageId, Millis, UserId, WorkspaceId};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BusEvent {
     /// New inbound messages were stored in a conversation.
     InboundStored {
-        conversations: Vec<ConversationId>,
+        conversations: Vec<(WorkspaceId, ConversationId)>,
         messages: Vec<MessageId>,
     },
     /// Delivery statuses were stored (the message list of a conversation may have changed).
@@ -40,9 +43,20 @@ pub enum BusEvent {
     },
 }
 
+/// An event as published: `seq` numbers the bus's events in this process (an event's identity
+/// on every stream that forwards it), `at` is the wall-clock time of publication, right after
+/// the commit, so live views can measure how fresh what they show is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    pub seq: u64,
+    pub at: Millis,
+    pub event: BusEvent,
+}
+
 #[derive(Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<BusEvent>,
+    tx: broadcast::Sender<Published>,
+    seq: Arc<AtomicU64>,
 }
 
 impl Default for EventBus {
@@ -54,15 +68,38 @@ impl Default for EventBus {
 impl EventBus {
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity);
-        EventBus { tx }
+        EventBus {
+            tx,
+            seq: Arc::new(AtomicU64::new(1)),
+        }
     }
 
     pub fn publish(&self, event: BusEvent) {
+        let published = Published {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            // The wall clock, not the injectable one: freshness is measured against real time.
+            at: balcao_domain::now_millis(),
+            event,
+        };
         // No subscriber is fine: nobody is watching.
-        let _ = self.tx.send(event);
+        let _ = self.tx.send(published);
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<BusEvent> {
-        self.tx.subscribe()
+    pub fn subscribe(&self) -> Subscription {
+        Subscription(self.tx.subscribe())
+    }
+}
+
+/// A receiver of the bus: [`Subscription::recv`] gives the events, and
+/// [`Subscription::recv_published`] also their sequence and publication time.
+pub struct Subscription(broadcast::Receiver<Published>);
+
+impl Subscription {
+    pub async fn recv(&mut self) -> Result<BusEvent, RecvError> {
+        self.0.recv().await.map(|p| p.event)
+    }
+
+    pub async fn recv_published(&mut self) -> Result<Published, RecvError> {
+        self.0.recv().await
     }
 }

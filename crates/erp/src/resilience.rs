@@ -216,7 +216,8 @@ pub struct ResiliencePolicy {
     /// Deadline of one attempt of one operation (all its HTTP requests together).
     pub call_timeout: Duration,
     /// Deadline of one attempt of a whole receivables listing, which pages through the provider's
-    /// base (each request still has its own timeout).
+    /// base or asks customer after customer (each request still has its own timeout). Generous:
+    /// Voalle answers about 25 customers a minute.
     pub listing_timeout: Duration,
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,
@@ -229,7 +230,7 @@ impl Default for ResiliencePolicy {
     fn default() -> Self {
         ResiliencePolicy {
             call_timeout: Duration::from_secs(15),
-            listing_timeout: Duration::from_secs(30 * 60),
+            listing_timeout: Duration::from_secs(2 * 3600),
             retry: RetryPolicy {
                 max_attempts: 3,
                 base_delay_ms: 300,

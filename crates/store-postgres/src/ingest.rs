@@ -260,8 +260,9 @@ async fn ingest_messages(
         let conversation = ConversationId(conversation);
         report.messages_new += 1;
         report.new_messages.push(MessageId(id));
-        if !report.conversations.contains(&conversation) {
-            report.conversations.push(conversation);
+        let entry = (WorkspaceId(candidate.routed.workspace), conversation);
+        if !report.conversations.contains(&entry) {
+            report.conversations.push(entry);
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ mod bot;
 mod desk;
 mod erp;
 mod ingest;
+mod ladder;
 mod migrate;
 mod rows;
 mod write;
@@ -731,15 +732,8 @@ impl Store for PgStore {
         self.bot_session_impl(workspace, conversation).await
     }
 
-    async fn save_bot_turn(
-        &self,
-        session: &BotSession,
-        events: &[NewEvent],
-        replies: &[NewOutbound],
-        close_conversation: bool,
-    ) -> Result<Vec<Enqueued>> {
-        self.save_bot_turn_impl(session, events, replies, close_conversation)
-            .await
+    async fn save_bot_turns(&self, turns: &[BotTurn]) -> Result<Vec<Result<Vec<Enqueued>>>> {
+        self.save_bot_turns_impl(turns).await
     }
 
     async fn due_bot_timers(&self, now: Millis, limit: u32) -> Result<Vec<BotSession>> {

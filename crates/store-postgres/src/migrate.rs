@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "erp", include_str!("../migrations/0003_erp.sql")),
     (4, "bot", include_str!("../migrations/0004_bot.sql")),
     (5, "desk", include_str!("../migrations/0005_desk.sql")),
+    (6, "ladder", include_str!("../migrations/0006_ladder.sql")),
 ];
 
 pub(crate) async fn run(pool: &PgPool, now: i64) -> Result<Vec<i64>> {

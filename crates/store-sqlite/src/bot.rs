@@ -4,9 +4,11 @@ use crate::rows::json;
 use crate::write::{OpenConversation, enqueue_replies, insert_events};
 use crate::{SqliteStore, db_err};
 use balcao_domain::{ConversationId, MessageId, Millis, WorkspaceId};
-use balcao_store::{BotSession, Enqueued, NewEvent, NewOutbound, Result, StoreError};
+use balcao_store::{BotSession, BotTurn, Enqueued, Result, StoreError};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+
+type Conn = sqlx::SqliteConnection;
 
 const SESSION_COLUMNS: &str = "workspace_id, conversation_id, protocol, state, last_message_id, timer_due_at, finished, updated_at";
 
@@ -47,98 +49,36 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(crate) async fn save_bot_turn_impl(
+    pub(crate) async fn save_bot_turns_impl(
         &self,
-        session: &BotSession,
-        events: &[NewEvent],
-        replies: &[NewOutbound],
-        close_conversation: bool,
-    ) -> Result<Vec<Enqueued>> {
+        turns: &[BotTurn],
+    ) -> Result<Vec<Result<Vec<Enqueued>>>> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "SELECT has_bot_session, contact_id, number_id FROM conversations
-             WHERE id = $1 AND workspace_id = $2",
-        )
-        .bind(session.conversation_id.0)
-        .bind(session.workspace_id.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?;
-        let has_session: bool = row.try_get(0).map_err(db_err)?;
-        let conversation = OpenConversation {
-            id: session.conversation_id.0,
-            contact: row.try_get(1).map_err(db_err)?,
-            number: row.try_get(2).map_err(db_err)?,
-        };
-        // First, so a protocol conflict fails before anything else is written (and the
-        // transaction, dropped on the error, rolls back in any case).
-        sqlx::query(
-            "INSERT INTO bot_sessions (workspace_id, conversation_id, protocol, state, last_message_id, timer_due_at, finished, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (conversation_id) DO UPDATE SET
-                 protocol = excluded.protocol,
-                 state = excluded.state,
-                 last_message_id = excluded.last_message_id,
-                 timer_due_at = excluded.timer_due_at,
-                 finished = excluded.finished,
-                 updated_at = excluded.updated_at",
-        )
-        .bind(session.workspace_id.0)
-        .bind(session.conversation_id.0)
-        .bind(&session.protocol)
-        .bind(session.state.to_string())
-        .bind(session.last_message_id.map(|id| id.0))
-        .bind(session.timer_due_at)
-        .bind(session.finished)
-        .bind(session.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|error| match db_err(error) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!(
-                "o protocolo {} já pertence a outra conversa",
-                session.protocol
-            )),
-            other => other,
-        })?;
-        let (enqueued, mut log) = enqueue_replies(
-            &mut tx,
-            session.workspace_id,
-            &conversation,
-            replies,
-            session.updated_at,
-        )
-        .await?;
-        log.extend(events.iter().map(|event| {
-            serde_json::json!([
-                session.workspace_id.0,
-                session.conversation_id.0,
-                event.kind,
-                event.message_id.map(|id| id.0),
-                event.data.to_string(),
-            ])
-        }));
-        insert_events(&mut tx, log, session.updated_at).await?;
-        if !has_session {
-            sqlx::query("UPDATE conversations SET has_bot_session = 1 WHERE id = $1")
-                .bind(session.conversation_id.0)
+        let mut results = Vec::with_capacity(turns.len());
+        for turn in turns {
+            // A savepoint per turn: a turn the store refuses is undone alone.
+            sqlx::query("SAVEPOINT bot_turn")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            match turn_in_tx(&mut tx, turn).await {
+                Ok(enqueued) => results.push(Ok(enqueued)),
+                Err(refused @ (StoreError::Conflict(_) | StoreError::NotFound)) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT bot_turn")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    results.push(Err(refused));
+                }
+                Err(other) => return Err(other),
+            }
+            sqlx::query("RELEASE SAVEPOINT bot_turn")
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         }
-        if close_conversation {
-            sqlx::query(
-                "UPDATE conversations SET status = 'closed', closed_at = $1
-                 WHERE id = $2 AND status = 'open'",
-            )
-            .bind(session.updated_at)
-            .bind(session.conversation_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
         tx.commit().await.map_err(db_err)?;
-        Ok(enqueued)
+        Ok(results)
     }
 
     pub(crate) async fn due_bot_timers_impl(
@@ -204,4 +144,92 @@ impl SqliteStore {
             })
             .collect()
     }
+}
+
+/// One turn inside the caller's transaction (see `Store::save_bot_turns`).
+async fn turn_in_tx(conn: &mut Conn, turn: &BotTurn) -> Result<Vec<Enqueued>> {
+    let row = sqlx::query(
+        "SELECT has_bot_session, contact_id, number_id FROM conversations
+             WHERE id = $1 AND workspace_id = $2",
+    )
+    .bind(turn.conversation_id.0)
+    .bind(turn.workspace_id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?
+    .ok_or(StoreError::NotFound)?;
+    let has_session: bool = row.try_get(0).map_err(db_err)?;
+    let conversation = OpenConversation {
+        id: turn.conversation_id.0,
+        contact: row.try_get(1).map_err(db_err)?,
+        number: row.try_get(2).map_err(db_err)?,
+    };
+    // First, so a protocol conflict fails before anything else of the turn is written.
+    if let Some(session) = &turn.session {
+        sqlx::query(
+                "INSERT INTO bot_sessions (workspace_id, conversation_id, protocol, state, last_message_id, timer_due_at, finished, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (conversation_id) DO UPDATE SET
+                     protocol = excluded.protocol,
+                     state = excluded.state,
+                     last_message_id = excluded.last_message_id,
+                     timer_due_at = excluded.timer_due_at,
+                     finished = excluded.finished,
+                     updated_at = excluded.updated_at",
+            )
+            .bind(session.workspace_id.0)
+            .bind(session.conversation_id.0)
+            .bind(&session.protocol)
+            .bind(session.state.to_string())
+            .bind(session.last_message_id.map(|id| id.0))
+            .bind(session.timer_due_at)
+            .bind(session.finished)
+            .bind(session.updated_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(|error| match db_err(error) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!(
+                    "o protocolo {} já pertence a outra conversa",
+                    session.protocol
+                )),
+                other => other,
+            })?;
+    }
+    let (enqueued, mut log) = enqueue_replies(
+        &mut *conn,
+        turn.workspace_id,
+        &conversation,
+        &turn.replies,
+        turn.now,
+    )
+    .await?;
+    log.extend(turn.events.iter().map(|event| {
+        serde_json::json!([
+            turn.workspace_id.0,
+            turn.conversation_id.0,
+            event.kind,
+            event.message_id.map(|id| id.0),
+            event.data.to_string(),
+        ])
+    }));
+    insert_events(&mut *conn, log, turn.now).await?;
+    if !has_session && turn.session.is_some() {
+        sqlx::query("UPDATE conversations SET has_bot_session = 1 WHERE id = $1")
+            .bind(turn.conversation_id.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    if turn.close_conversation {
+        sqlx::query(
+            "UPDATE conversations SET status = 'closed', closed_at = $1
+                 WHERE id = $2 AND status = 'open'",
+        )
+        .bind(turn.now)
+        .bind(turn.conversation_id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(enqueued)
 }

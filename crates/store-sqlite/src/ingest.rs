@@ -256,8 +256,12 @@ async fn ingest_messages(
         *at = (*at).max(arrival.message.timestamp);
         report.messages_new += 1;
         report.new_messages.push(MessageId(id));
-        if !report.conversations.contains(&ConversationId(conversation)) {
-            report.conversations.push(ConversationId(conversation));
+        let entry = (
+            WorkspaceId(arrival.routed.workspace),
+            ConversationId(conversation),
+        );
+        if !report.conversations.contains(&entry) {
+            report.conversations.push(entry);
         }
     }
     insert_events(conn, events, now).await?;

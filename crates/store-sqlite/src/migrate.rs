@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "erp", include_str!("../migrations/0002_erp.sql")),
     (3, "bot", include_str!("../migrations/0003_bot.sql")),
     (4, "desk", include_str!("../migrations/0004_desk.sql")),
+    (5, "ladder", include_str!("../migrations/0005_ladder.sql")),
 ];
 
 pub(crate) async fn run(writer: &SqlitePool, now: i64) -> Result<Vec<i64>> {

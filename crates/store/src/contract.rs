@@ -60,6 +60,7 @@ macro_rules! contract_suite {
             bot_session_events_are_appended_in_the_same_transaction,
             bot_turn_queues_its_replies_in_the_same_transaction,
             enqueue_outbound_all_is_one_transaction,
+            bot_turns_are_stored_together_and_fail_alone,
             bot_sessions_are_isolated_per_workspace,
             due_bot_timers_are_live_and_oldest_first,
             conversations_awaiting_bot_follow_inbound_messages,
@@ -90,6 +91,7 @@ pub const PHONE_A: &str = "5516992318222";
 /// The same person as [`PHONE_A`], in the old 8-digit form.
 pub const PHONE_A_OLD: &str = "551692318222";
 pub const PHONE_B: &str = "5511987650001";
+pub const PHONE_C: &str = "5521987650002";
 
 fn wa(text: &str) -> WaId {
     WaId::parse(text).expect("valid wa_id")
@@ -414,7 +416,7 @@ pub async fn ingest_stores_contact_conversation_and_message<S: Store + Clone>(st
     assert_eq!(report.new_messages.len(), 1);
 
     let conversation = store
-        .conversation(ws, report.conversations[0])
+        .conversation(ws, report.conversations[0].1)
         .await
         .unwrap()
         .expect("conversation");
@@ -533,7 +535,7 @@ pub async fn duplicate_messages_are_skipped<S: Store + Clone>(store: &S) {
     );
 
     assert_eq!(store.inbound_count(ws).await.unwrap(), 4);
-    let conversation = first.conversations[0];
+    let conversation = first.conversations[0].1;
     let texts: Vec<_> = store
         .messages(ws, conversation, None, 100)
         .await
@@ -674,7 +676,7 @@ pub async fn one_ingest_call_reports_each_delivery<S: Store + Clone>(store: &S) 
         (first.text.as_deref(), second.text.as_deref()),
         (Some("a1"), Some("a2"))
     );
-    assert_eq!(first.conversation_id, reports[0].conversations[0]);
+    assert_eq!(first.conversation_id, reports[0].conversations[0].1);
     assert_eq!(store.inbound_count(ws).await.unwrap(), 3);
 }
 
@@ -710,7 +712,7 @@ pub async fn ninth_digit_forms_are_one_contact<S: Store + Clone>(store: &S) {
         };
         let listed = store.conversations(ws, &filter).await.unwrap();
         assert_eq!(
-            listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+            listed.iter().map(|c| (c.workspace_id, c.id)).collect::<Vec<_>>(),
             first.conversations,
             "{form}"
         );
@@ -728,7 +730,7 @@ pub async fn ninth_digit_forms_are_one_contact<S: Store + Clone>(store: &S) {
     )
     .await;
     assert_eq!(out.contact_id, contact.id);
-    assert_eq!(out.conversation_id, first.conversations[0]);
+    assert_eq!(out.conversation_id, first.conversations[0].1);
     assert_eq!(out.to_wa_id, Some(wa(PHONE_A)));
     // The sender is given the contact's current wa_id.
     let jobs = store
@@ -772,7 +774,7 @@ pub async fn conversation_is_reused_while_open<S: Store + Clone>(store: &S) {
     )
     .await;
     let conversation = store
-        .conversation(ws, first.conversations[0])
+        .conversation(ws, first.conversations[0].1)
         .await
         .unwrap()
         .unwrap();
@@ -791,7 +793,7 @@ pub async fn conversation_is_reused_while_open<S: Store + Clone>(store: &S) {
     .await;
     assert_ne!(other.conversations, first.conversations);
     let other_conversation = store
-        .conversation(ws, other.conversations[0])
+        .conversation(ws, other.conversations[0].1)
         .await
         .unwrap()
         .unwrap();
@@ -813,7 +815,7 @@ pub async fn conversation_is_reused_while_open<S: Store + Clone>(store: &S) {
     assert_eq!(both.conversations, first.conversations);
     assert_eq!(both.new_messages.len(), 2);
     let conversation = store
-        .conversation(ws, first.conversations[0])
+        .conversation(ws, first.conversations[0].1)
         .await
         .unwrap()
         .unwrap();
@@ -821,7 +823,7 @@ pub async fn conversation_is_reused_while_open<S: Store + Clone>(store: &S) {
     // An outbound message moves activity but not the window.
     enqueue(store, ws, text_out(n.id, PHONE_A, None, "ok"), T0 + 9000).await;
     let conversation = store
-        .conversation(ws, first.conversations[0])
+        .conversation(ws, first.conversations[0].1)
         .await
         .unwrap()
         .unwrap();
@@ -948,7 +950,7 @@ pub async fn workspaces_are_isolated<S: Store + Clone>(store: &S) {
         T0,
     )
     .await;
-    let conversation = report.conversations[0];
+    let conversation = report.conversations[0].1;
     let inbound = report.new_messages[0];
     let out = enqueue(
         store,
@@ -1734,7 +1736,7 @@ pub async fn events_are_appended_in_order<S: Store + Clone>(store: &S) {
         T0 + 5,
     )
     .await;
-    let events = store.events(ws, first.conversations[0]).await.unwrap();
+    let events = store.events(ws, first.conversations[0].1).await.unwrap();
     let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -1750,7 +1752,7 @@ pub async fn events_are_appended_in_order<S: Store + Clone>(store: &S) {
     assert!(
         events
             .iter()
-            .all(|e| e.workspace_id == ws && e.conversation_id == first.conversations[0])
+            .all(|e| e.workspace_id == ws && e.conversation_id == first.conversations[0].1)
     );
     assert_eq!(events[0].message_id, Some(first.new_messages[0]));
     assert_eq!(events[1].message_id, Some(out.id));
@@ -1786,7 +1788,7 @@ pub async fn conversations_page_by_keyset<S: Store + Clone>(store: &S) {
             at,
         )
         .await;
-        conversations.push(report.conversations[0]);
+        conversations.push(report.conversations[0].1);
     }
     let page = |before: Option<ConversationId>, limit: u32| {
         let filter = ConversationFilter {
@@ -1845,7 +1847,7 @@ pub async fn conversations_page_by_keyset<S: Store + Clone>(store: &S) {
             T0 + 20_000,
         )
         .await;
-        tied.push(report.conversations[0]);
+        tied.push(report.conversations[0].1);
     }
     let mut walked = Vec::new();
     let mut cursor = None;
@@ -1906,7 +1908,7 @@ pub async fn messages_page_after_an_id<S: Store + Clone>(store: &S) {
     let out = enqueue(store, ws, text_out(n.id, PHONE_A, None, "m4"), T0 + 10).await;
     let mut ids = report.new_messages.clone();
     ids.push(out.id);
-    let conversation = report.conversations[0];
+    let conversation = report.conversations[0].1;
     let page = |after: Option<MessageId>, limit: u32| async move {
         store
             .messages(ws, conversation, after, limit)
@@ -2241,7 +2243,7 @@ async fn inbound<S: Store>(
     )
     .await;
     assert_eq!(report.new_messages.len(), 1, "{wamid} is new");
-    (report.conversations[0], report.new_messages[0])
+    (report.conversations[0].1, report.new_messages[0])
 }
 
 fn session(
@@ -2336,6 +2338,91 @@ pub async fn bot_turn_queues_its_replies_in_the_same_transaction<S: Store + Clon
     assert_eq!(closed.closed_at, Some(T0 + 50));
     let (next, _) = inbound(store, "pn-1", "wamid.t3", PHONE_A, T0 + 60).await;
     assert_ne!(next, c);
+}
+
+pub async fn bot_turns_are_stored_together_and_fail_alone<S: Store + Clone>(store: &S) {
+    let (ws, n) = setup(store).await;
+    let (a, ma) = inbound(store, "pn-1", "wamid.g1", PHONE_A, T0).await;
+    let (b, mb) = inbound(store, "pn-1", "wamid.g2", PHONE_B, T0 + 1).await;
+    let (c, _) = inbound(store, "pn-1", "wamid.g3", PHONE_C, T0 + 2).await;
+    let reply = |to: &str, key: &str| NewOutbound {
+        author: "bot".into(),
+        ..text_out(n.id, to, Some(key), key)
+    };
+    let turn = |conversation, session: Option<BotSession>, replies: Vec<NewOutbound>| BotTurn {
+        workspace_id: ws,
+        conversation_id: conversation,
+        session,
+        events: vec![NewEvent {
+            kind: "bot_input".into(),
+            message_id: None,
+            data: json!({}),
+        }],
+        replies,
+        close_conversation: false,
+        now: T0 + 10,
+    };
+    let turns = [
+        // Early replies only (no session yet).
+        turn(a, None, vec![reply(PHONE_A, "a:0")]),
+        turn(
+            a,
+            Some(session(ws, a, "P-A", Some(ma), None, false)),
+            vec![reply(PHONE_A, "a:1")],
+        ),
+        turn(
+            b,
+            Some(session(ws, b, "P-B", Some(mb), None, false)),
+            vec![reply(PHONE_B, "b:0")],
+        ),
+        // Refused: B's protocol. Nothing of it may stay.
+        turn(
+            c,
+            Some(session(ws, c, "P-B", None, None, false)),
+            vec![reply(PHONE_C, "c:0")],
+        ),
+        // Refused: a conversation of no workspace of ours.
+        turn(
+            ConversationId(c.0 + 1000),
+            None,
+            vec![reply(PHONE_C, "x:0")],
+        ),
+    ];
+    let results = store.save_bot_turns(&turns).await.unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(results[0].as_ref().unwrap()[0].created);
+    assert!(results[1].as_ref().unwrap()[0].created);
+    assert!(results[2].as_ref().unwrap()[0].created);
+    assert!(
+        matches!(results[3], Err(StoreError::Conflict(_))),
+        "{:?}",
+        results[3]
+    );
+    assert!(
+        matches!(results[4], Err(StoreError::NotFound)),
+        "{:?}",
+        results[4]
+    );
+    assert_eq!(
+        store.outbound_counts(ws).await.unwrap(),
+        vec![(DeliveryStatus::Queued, 3)]
+    );
+    assert!(store.bot_session(ws, c).await.unwrap().is_none());
+    assert_eq!(event_kinds(store, ws, c).await, ["message_in"]);
+    assert_eq!(
+        store.bot_session(ws, a).await.unwrap().unwrap().protocol,
+        "P-A"
+    );
+    assert_eq!(
+        event_kinds(store, ws, a).await,
+        [
+            "message_in",
+            "message_out",
+            "bot_input",
+            "message_out",
+            "bot_input"
+        ]
+    );
 }
 
 pub async fn enqueue_outbound_all_is_one_transaction<S: Store + Clone>(store: &S) {

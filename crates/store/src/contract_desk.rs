@@ -120,7 +120,7 @@ async fn conversations<S: Store>(
     let conversations: Vec<ConversationId> = report
         .conversations
         .iter()
-        .copied()
+        .map(|(_, c)| *c)
         .filter(|c| seen.insert(*c))
         .collect();
     conversations.into_iter().zip(report.new_messages).collect()

@@ -17,9 +17,11 @@ pub mod contract;
 #[cfg(feature = "contract")]
 pub mod contract_desk;
 pub mod desk;
+pub mod ladder;
 pub mod models;
 
 pub use desk::*;
+pub use ladder::*;
 pub use models::*;
 
 use async_trait::async_trait;
@@ -42,7 +44,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]
-pub trait Store: DeskStore + Send + Sync + 'static {
+pub trait Store: DeskStore + LadderStore + Send + Sync + 'static {
     /// Which backend this is ("sqlite" or "postgres"), for logs and benchmarks.
     fn backend(&self) -> &'static str;
 
@@ -254,22 +256,37 @@ pub trait Store: DeskStore + Send + Sync + 'static {
         workspace: WorkspaceId,
         conversation: ConversationId,
     ) -> Result<Option<BotSession>>;
-    /// One bot turn in ONE transaction: enqueues `replies` (as `enqueue_outbound` does, each
-    /// idempotent by its key, `now = session.updated_at`), upserts the session by (workspace,
-    /// conversation) and appends `events` to the conversation's log (in order, `created_at =
-    /// session.updated_at`). Returns the replies' outcomes in order. Fails with `Conflict`
-    /// (writing nothing) when another conversation of the workspace already has this protocol,
-    /// and with `NotFound` when the conversation (or a reply's number) is not the workspace's.
-    /// `close_conversation`: the bot ended the contact (not a handoff) — the conversation is
-    /// closed in the same transaction, so the subscriber's next message opens a new one with a
-    /// new protocol.
+    /// Several bot turns in ONE transaction (group commit), each turn all-or-nothing on its
+    /// own: its replies (as `enqueue_outbound` does, each idempotent by its key), its session
+    /// upserted by (workspace, conversation), its events appended in order with
+    /// `created_at = now`, and the conversation closed when asked. A turn fails alone — its
+    /// result is `Conflict` (another conversation of the workspace has its protocol) or
+    /// `NotFound` (the conversation, or a reply's number, is not the workspace's) and nothing of
+    /// it is written — while the others are stored. The outer error means nothing was stored.
+    async fn save_bot_turns(&self, turns: &[BotTurn]) -> Result<Vec<Result<Vec<Enqueued>>>>;
+
+    /// [`Store::save_bot_turns`] for one turn with a session.
     async fn save_bot_turn(
         &self,
         session: &BotSession,
         events: &[NewEvent],
         replies: &[NewOutbound],
         close_conversation: bool,
-    ) -> Result<Vec<Enqueued>>;
+    ) -> Result<Vec<Enqueued>> {
+        let turn = BotTurn {
+            workspace_id: session.workspace_id,
+            conversation_id: session.conversation_id,
+            session: Some(session.clone()),
+            events: events.to_vec(),
+            replies: replies.to_vec(),
+            close_conversation,
+            now: session.updated_at,
+        };
+        self.save_bot_turns(std::slice::from_ref(&turn))
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)?
+    }
     /// Routing-level (all workspaces): sessions not finished whose `timer_due_at <= now`, oldest
     /// due first, at most `limit`.
     async fn due_bot_timers(&self, now: Millis, limit: u32) -> Result<Vec<BotSession>>;

@@ -68,8 +68,9 @@ pub struct IngestReport {
     pub statuses_duplicate: u32,
     /// Items kept in `unrouted`: unknown `phone_number_id` or non-message changes.
     pub unrouted: u32,
-    /// Conversations that received a new inbound message, for the engine to process.
-    pub conversations: Vec<ConversationId>,
+    /// Conversations that received a new inbound message, with their workspace, for the engine
+    /// to process at once.
+    pub conversations: Vec<(WorkspaceId, ConversationId)>,
     /// New inbound messages, in delivery order.
     pub new_messages: Vec<MessageId>,
 }
@@ -353,6 +354,21 @@ pub struct BotSession {
     /// Handed off or closed: the bot no longer answers.
     pub finished: bool,
     pub updated_at: Millis,
+}
+
+/// What the bot decided for one conversation, stored together (see [`Store::save_bot_turns`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BotTurn {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    /// `None`: replies decided before a management-system call, stored ahead of the session.
+    pub session: Option<BotSession>,
+    pub events: Vec<NewEvent>,
+    pub replies: Vec<NewOutbound>,
+    /// The bot ended the contact (not a handoff): the conversation closes with the turn, so the
+    /// subscriber's next message opens a new one with a new protocol.
+    pub close_conversation: bool,
+    pub now: Millis,
 }
 
 /// An event to append to a conversation's log (see [`Event`]).

@@ -121,7 +121,9 @@
     var area = byId("reply");
     var form = byId("composer");
     if (!area || !form) return;
-    drafts[form.dataset.conv] = { text: area.value, mode: form.dataset.mode || "reply", focused: document.activeElement === area };
+    // The mode is kept only when the agent could choose it (a pane without replies forces notes).
+    var choice = form.querySelector('[data-mode="reply"]') ? form.dataset.mode : null;
+    drafts[form.dataset.conv] = { text: area.value, mode: choice, focused: document.activeElement === area };
   }
 
   function restoreDraft() {
@@ -131,7 +133,7 @@
     var draft = drafts[form.dataset.conv];
     if (!draft) return;
     area.value = draft.text;
-    setMode(draft.mode);
+    if (draft.mode && form.querySelector('[data-mode="' + draft.mode + '"]')) setMode(draft.mode);
     if (draft.focused) area.focus();
   }
 

@@ -74,7 +74,9 @@ pub fn agent_reply(body: ReplyBody) -> AgentReply {
 
 impl DeskState {
     pub(crate) async fn desk_heartbeat(&self, staff: &Staff) -> Result<User, ApiError> {
-        self.desk.heartbeat(staff.workspace(), staff.user.id).await?;
+        self.desk
+            .heartbeat(staff.workspace(), staff.user.id)
+            .await?;
         self.app
             .store
             .user(staff.workspace(), staff.user.id)
@@ -247,7 +249,10 @@ mod tests {
             quick_reply_id: Some(4),
             ..body()
         };
-        assert_eq!(agent_reply(quick).content, ReplyContent::QuickReply { id: 4 });
+        assert_eq!(
+            agent_reply(quick).content,
+            ReplyContent::QuickReply { id: 4 }
+        );
         let text = ReplyBody {
             text: Some("oi".into()),
             attachment_url: Some("https://x.com/a.pdf".into()),

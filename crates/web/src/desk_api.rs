@@ -78,7 +78,10 @@ pub fn router() -> Router<DeskState> {
         .route("/api/v1/desk/users/{id}", put(update_user))
         .route("/api/v1/desk/users/{id}/password", post(user_password))
         .route("/api/v1/desk/tokens", get(list_tokens).post(create_token))
-        .route("/api/v1/desk/tokens/{id}", axum::routing::delete(delete_token))
+        .route(
+            "/api/v1/desk/tokens/{id}",
+            axum::routing::delete(delete_token),
+        )
         .route("/api/v1/desk/board", get(board))
 }
 
@@ -1120,7 +1123,8 @@ pub(crate) fn parse_hours(value: Option<&Value>) -> Result<Option<Value>, ApiErr
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
         Some(Value::String(text)) => {
-            let weekly = balcao_desk::WeeklyHours::parse_text(text).map_err(|e| invalid(e.to_string()))?;
+            let weekly =
+                balcao_desk::WeeklyHours::parse_text(text).map_err(|e| invalid(e.to_string()))?;
             Ok(Some(serde_json::to_value(weekly).expect("hours serialise")))
         }
         Some(other) => {
@@ -1133,10 +1137,7 @@ pub(crate) fn parse_hours(value: Option<&Value>) -> Result<Option<Value>, ApiErr
 
 pub(crate) fn parse_queue(body: &QueueBody) -> Result<QueueSettings, ApiError> {
     let option_number = OptionNumber::new(body.option_number).ok_or_else(|| {
-        unprocessable(
-            "invalid_queue",
-            "o número da opção deve estar entre 1 e 99",
-        )
+        unprocessable("invalid_queue", "o número da opção deve estar entre 1 e 99")
     })?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 24 {
@@ -1330,8 +1331,13 @@ async fn put_settings(
     staff.require_admin()?;
     let settings = crate::desk_settings::parse(&body)
         .map_err(|problems| unprocessable("invalid_settings", problems.join(" ")))?;
-    crate::desk_settings::save(state.app.store.as_ref(), staff.workspace(), &settings, now(&state))
-        .await?;
+    crate::desk_settings::save(
+        state.app.store.as_ref(),
+        staff.workspace(),
+        &settings,
+        now(&state),
+    )
+    .await?;
     Ok(Json(crate::desk_settings::to_json(&settings)))
 }
 
@@ -1593,7 +1599,9 @@ async fn update_user(
     staff.require_admin()?;
     let patch = parse_user_update(&body)?;
     let id = UserId(id);
-    if id == staff.user.id && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin)) {
+    if id == staff.user.id
+        && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin))
+    {
         return Err(unprocessable(
             "invalid_user",
             "você não pode desativar nem rebaixar a si mesmo",
@@ -1628,8 +1636,13 @@ async fn user_password(
     if id != staff.user.id {
         staff.require_admin()?;
     }
-    session::reset_password(state.app.store.as_ref(), staff.workspace(), id, &body.password)
-        .await?;
+    session::reset_password(
+        state.app.store.as_ref(),
+        staff.workspace(),
+        id,
+        &body.password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1836,11 +1849,17 @@ mod tests {
 
     #[test]
     fn queues_are_validated() {
-        let ok = parse_queue(&queue_body(json!({"option_number": 3, "name": " Financeiro ",
-            "hours": "seg-sex 08:00-12:00,13:00-18:00", "accept_timeout_secs": 300}))).unwrap();
+        let ok = parse_queue(&queue_body(
+            json!({"option_number": 3, "name": " Financeiro ",
+            "hours": "seg-sex 08:00-12:00,13:00-18:00", "accept_timeout_secs": 300}),
+        ))
+        .unwrap();
         assert_eq!(ok.name, "Financeiro");
         assert_eq!(ok.distribution, Distribution::RoundRobin);
-        assert_eq!(ok.hours.unwrap()["mon"], json!([["08:00", "12:00"], ["13:00", "18:00"]]));
+        assert_eq!(
+            ok.hours.unwrap()["mon"],
+            json!([["08:00", "12:00"], ["13:00", "18:00"]])
+        );
         for bad in [
             json!({"option_number": 0, "name": "X"}),
             json!({"option_number": 100, "name": "X"}),
@@ -1876,9 +1895,11 @@ mod tests {
             date: d.into(),
             name: n.into(),
         };
-        let parsed =
-            parse_holidays(&[input("2026-12-08", "Padroeira"), input("2026-03-19", "São José")])
-                .unwrap();
+        let parsed = parse_holidays(&[
+            input("2026-12-08", "Padroeira"),
+            input("2026-03-19", "São José"),
+        ])
+        .unwrap();
         assert_eq!(parsed[0].name, "São José");
         assert!(parse_holidays(&[input("08/12/2026", "x")]).is_err());
         assert!(parse_holidays(&[input("2026-12-08", " ")]).is_err());

@@ -11,7 +11,9 @@ use serde_json::Value;
 pub use balcao_engine::desk::DeskSettings;
 
 pub async fn load(store: &dyn Store, workspace: WorkspaceId) -> Result<DeskSettings, StoreError> {
-    Ok(DeskSettings::from_stored(store.desk_settings(workspace).await?))
+    Ok(DeskSettings::from_stored(
+        store.desk_settings(workspace).await?,
+    ))
 }
 
 pub async fn save(
@@ -47,7 +49,12 @@ pub fn parse(value: &Value) -> Result<DeskSettings, Vec<String>> {
 pub fn to_json(settings: &DeskSettings) -> Value {
     let messages: serde_json::Map<String, Value> = AutoMessage::ALL
         .iter()
-        .map(|m| (m.key().to_owned(), Value::String(settings.messages.get(*m).to_owned())))
+        .map(|m| {
+            (
+                m.key().to_owned(),
+                Value::String(settings.messages.get(*m).to_owned()),
+            )
+        })
         .collect();
     serde_json::json!({
         "messages": messages,

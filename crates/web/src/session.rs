@@ -86,9 +86,8 @@ pub async fn verify_password_async(phc: String, candidate: String) -> bool {
 /// same time whether the account exists or not.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        hash_password(&NewPassword::parse(&new_secret()).expect("random password"))
-    })
+    DECOY
+        .get_or_init(|| hash_password(&NewPassword::parse(&new_secret()).expect("random password")))
 }
 
 // ---- creating users (CLI, demo, admin screens) ----------------------------------------------
@@ -302,7 +301,11 @@ pub async fn login(
 
 /// The client's address for the login throttle: the connection's peer, or the first
 /// `X-Forwarded-For` entry when the site sits behind a trusted proxy.
-pub fn client_address(parts_headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: bool) -> Option<String> {
+pub fn client_address(
+    parts_headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trust_proxy: bool,
+) -> Option<String> {
     if trust_proxy
         && let Some(forwarded) = parts_headers
             .get("x-forwarded-for")
@@ -372,7 +375,9 @@ impl Staff {
         if supervises(self.user.role) {
             Ok(())
         } else {
-            Err(forbidden("apenas supervisores e administradores podem fazer isso"))
+            Err(forbidden(
+                "apenas supervisores e administradores podem fazer isso",
+            ))
         }
     }
 
@@ -405,7 +410,11 @@ fn csrf_rejected() -> ApiError {
     )
 }
 
-async fn staff_for(store: &dyn Store, user: User, credential: Credential) -> Result<Staff, ApiError> {
+async fn staff_for(
+    store: &dyn Store,
+    user: User,
+    credential: Credential,
+) -> Result<Staff, ApiError> {
     let queues = store.user_queues(user.workspace_id, user.id).await?;
     Ok(Staff {
         user,

@@ -202,7 +202,10 @@ impl App {
             .map(|v| v.to_str().unwrap().to_owned())
             .find(|v| v.starts_with("balcao_session="))
             .expect("session cookie");
-        assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax"), "{header}");
+        assert!(
+            header.contains("HttpOnly") && header.contains("SameSite=Lax"),
+            "{header}"
+        );
         let cookie = set_cookie(r.headers(), "balcao_session").unwrap();
         let page = self
             .http
@@ -321,7 +324,11 @@ async fn login_is_throttled_per_email_and_address() {
     let r = app
         .http
         .post(app.url("/app/login"))
-        .form_body(&[("email", "ana@prov.com.br"), ("password", PASSWORD), ("_csrf", &csrf)])
+        .form_body(&[
+            ("email", "ana@prov.com.br"),
+            ("password", PASSWORD),
+            ("_csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -330,11 +337,21 @@ async fn login_is_throttled_per_email_and_address() {
     for _ in 0..4 {
         let r = app.post_login("ANA@prov.com.br", "errada-123").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert!(r.text().await.unwrap().contains("E-mail ou senha incorretos."));
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("E-mail ou senha incorretos.")
+        );
     }
     let r = app.post_login("ana@prov.com.br", "errada-123").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.text().await.unwrap().contains("Muitas tentativas de login sem sucesso. Aguarde 15 minutos"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Muitas tentativas de login sem sucesso. Aguarde 15 minutos")
+    );
     // Locked: even the right password waits…
     assert_eq!(
         app.post_login("ana@prov.com.br", PASSWORD).await.status(),
@@ -395,8 +412,14 @@ async fn csrf_roles_and_bearer_tokens() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let (status, financeiro) =
-        json_of(app.call(&admin, reqwest::Method::POST, "/api/v1/desk/queues").json(&body).send().await.unwrap()).await;
+    let (status, financeiro) = json_of(
+        app.call(&admin, reqwest::Method::POST, "/api/v1/desk/queues")
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{financeiro}");
     let r = app
         .http
@@ -411,17 +434,42 @@ async fn csrf_roles_and_bearer_tokens() {
         .http
         .post(app.url("/app/admin/queues"))
         .header("cookie", format!("balcao_session={}", admin.cookie))
-        .form_body(&[("option_number", "2"), ("name", "Suporte"), ("active", "1"), ("_csrf", admin.csrf.as_str())])
+        .form_body(&[
+            ("option_number", "2"),
+            ("name", "Suporte"),
+            ("active", "1"),
+            ("_csrf", admin.csrf.as_str()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
     // Roles: the agent reaches neither the board nor the configuration.
-    assert_eq!(app.get(&agent, "/app/board").send().await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get(&admin, "/app/board").send().await.unwrap().status(), StatusCode::OK);
-    assert_eq!(app.get(&agent, "/app/admin/queues").send().await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get(&agent, "/api/v1/desk/users").send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&agent, "/app/board").send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&admin, "/app/board").send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&agent, "/app/admin/queues")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&agent, "/api/v1/desk/users")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     let r = app
         .call(&agent, reqwest::Method::POST, "/api/v1/desk/queues")
         .json(&json!({"option_number": 3, "name": "Vendas"}))
@@ -436,7 +484,11 @@ async fn csrf_roles_and_bearer_tokens() {
         .map(|m| (m.key(), m.default_text()))
         .collect();
     form.retain(|(k, _)| *k != "welcome");
-    form.extend([("welcome", "  "), ("grace_min", "10"), ("_csrf", admin.csrf.as_str())]);
+    form.extend([
+        ("welcome", "  "),
+        ("grace_min", "10"),
+        ("_csrf", admin.csrf.as_str()),
+    ]);
     let r = app
         .http
         .post(app.url("/app/admin/messages"))
@@ -447,13 +499,22 @@ async fn csrf_roles_and_bearer_tokens() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("A mensagem &#34;Boas-vindas&#34; é obrigatória."), "{html}");
-    assert_eq!(html.matches("é obrigatória").count(), 2, "one in the summary, one by the field");
+    assert!(
+        html.contains("A mensagem &#34;Boas-vindas&#34; é obrigatória."),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("é obrigatória").count(),
+        2,
+        "one in the summary, one by the field"
+    );
     assert_eq!(app.store.desk_settings(app.ws).await.unwrap(), None);
 
     // An agent sees a conversation only in their queues (or assigned to them).
     let queue = QueueId(financeiro["id"].as_i64().unwrap());
-    let conversation = app.inbound("5511987654321", "quero falar com o financeiro").await;
+    let conversation = app
+        .inbound("5511987654321", "quero falar com o financeiro")
+        .await;
     app.store
         .enter_desk(
             app.ws,
@@ -469,16 +530,26 @@ async fn csrf_roles_and_bearer_tokens() {
         .await
         .unwrap();
     let path = format!("/api/v1/desk/conversations/{}", conversation.0);
-    assert_eq!(app.get(&agent, &path).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&agent, &path).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let fragment = format!("/app/f/conversation/{}", conversation.0);
-    assert_eq!(app.get(&agent, &fragment).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&agent, &fragment).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let (status, v) = json_of(app.get(&admin, &path).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["conversation"]["summary"], "Cliente pediu a segunda via");
     assert_eq!(v["messages"][0]["text"], "quero falar com o financeiro");
 
     let r = app
-        .call(&admin, reqwest::Method::PUT, &format!("/api/v1/desk/queues/{}/members", queue.0))
+        .call(
+            &admin,
+            reqwest::Method::PUT,
+            &format!("/api/v1/desk/queues/{}/members", queue.0),
+        )
         .json(&json!({"user_ids": [bia.id.0]}))
         .send()
         .await
@@ -499,22 +570,40 @@ async fn csrf_roles_and_bearer_tokens() {
     let bearer = |method: reqwest::Method, path: &str| {
         app.http.request(method, app.url(path)).bearer_auth(&token)
     };
-    let (status, me) = json_of(bearer(reqwest::Method::GET, "/api/v1/desk/me").send().await.unwrap()).await;
+    let (status, me) = json_of(
+        bearer(reqwest::Method::GET, "/api/v1/desk/me")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["user"]["name"], "Bia");
     assert_eq!(me["user"]["queue_ids"], json!([queue.0]));
     let (status, v) = json_of(
-        bearer(reqwest::Method::POST, "/api/v1/desk/presence/heartbeat").send().await.unwrap(),
+        bearer(reqwest::Method::POST, "/api/v1/desk/presence/heartbeat")
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["status"], "online");
     let (status, waiting) = json_of(
-        bearer(reqwest::Method::GET, "/api/v1/desk/conversations?view=waiting").send().await.unwrap(),
+        bearer(
+            reqwest::Method::GET,
+            "/api/v1/desk/conversations?view=waiting",
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(waiting["conversations"][0]["conversation_id"], conversation.0);
+    assert_eq!(
+        waiting["conversations"][0]["conversation_id"],
+        conversation.0
+    );
     assert_eq!(waiting["conversations"][0]["queue_name"], "Financeiro");
     // Replying before taking the conversation is refused; after claiming it works.
     let reply_path = format!("{path}/reply");
@@ -524,8 +613,13 @@ async fn csrf_roles_and_bearer_tokens() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    let (status, claimed) =
-        json_of(bearer(reqwest::Method::POST, &format!("{path}/claim")).send().await.unwrap()).await;
+    let (status, claimed) = json_of(
+        bearer(reqwest::Method::POST, &format!("{path}/claim"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{claimed}");
     assert_eq!(claimed["state"], "assigned");
     assert_eq!(claimed["agent_name"], "Bia");
@@ -539,30 +633,75 @@ async fn csrf_roles_and_bearer_tokens() {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
     assert_eq!(sent["text"], "Olá! Vou verificar sua fatura.");
-    let (status, mine) =
-        json_of(bearer(reqwest::Method::GET, "/api/v1/desk/conversations?view=mine").send().await.unwrap()).await;
+    let (status, mine) = json_of(
+        bearer(reqwest::Method::GET, "/api/v1/desk/conversations?view=mine")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(mine["conversations"][0]["first_response_at"].is_string(), "{mine}");
-    // The agent's own conversation pane renders, with the bot summary and the reply.
-    let html = app.get(&agent, &fragment).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Cliente pediu a segunda via") && html.contains("Vou verificar sua fatura"), "{html}");
-    // Agents cannot administer through a token either.
-    assert_eq!(
-        bearer(reqwest::Method::GET, "/api/v1/desk/users").send().await.unwrap().status(),
-        StatusCode::FORBIDDEN
+    assert!(
+        mine["conversations"][0]["first_response_at"].is_string(),
+        "{mine}"
     );
-    let r = bearer(reqwest::Method::DELETE, &format!("/api/v1/desk/tokens/{}", created["id"]))
+    // Lists render for links with an empty conversation parameter too.
+    let r = app
+        .get(&agent, "/app/f/list?view=mine&c=")
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Márcia"));
+    // The agent's own conversation pane renders, with the bot summary and the reply.
+    let html = app
+        .get(&agent, &fragment)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Cliente pediu a segunda via") && html.contains("Vou verificar sua fatura"),
+        "{html}"
+    );
+    // Agents cannot administer through a token either.
+    assert_eq!(
+        bearer(reqwest::Method::GET, "/api/v1/desk/users")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = bearer(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/desk/tokens/{}", created["id"]),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(
-        bearer(reqwest::Method::GET, "/api/v1/desk/me").send().await.unwrap().status(),
+        bearer(reqwest::Method::GET, "/api/v1/desk/me")
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::UNAUTHORIZED
     );
 
     // The desk API is in the OpenAPI document.
-    let doc: Value = app.http.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["paths"]["/api/v1/desk/conversations/{id}/transfer"]["post"].is_object());
 }
 
@@ -593,7 +732,12 @@ async fn the_live_stream_forwards_events_and_asks_for_a_resync() {
     app.user("bia@prov.com.br", "Bia", Role::Agent).await;
     let agent = app.login("bia@prov.com.br").await;
     assert_eq!(
-        app.http.get(app.url("/app/events")).send().await.unwrap().status(),
+        app.http
+            .get(app.url("/app/events"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::SEE_OTHER,
         "no stream without a session"
     );
@@ -603,7 +747,10 @@ async fn the_live_stream_forwards_events_and_asks_for_a_resync() {
     let conversation = app.inbound("5511912345678", "oi").await;
     let r = app
         .http
-        .post(app.url(&format!("/api/v1/conversations/{}/messages", conversation.0)))
+        .post(app.url(&format!(
+            "/api/v1/conversations/{}/messages",
+            conversation.0
+        )))
         .bearer_auth(&app.api_token)
         .json(&json!({"content": {"type": "text", "body": "Olá"}}))
         .send()
@@ -612,7 +759,15 @@ async fn the_live_stream_forwards_events_and_asks_for_a_resync() {
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let mut buffer = String::new();
     let event = next_event(&mut stream, &mut buffer, "message_out").await;
-    assert!(event.contains(&format!("data: {{\"conversation_id\":{}}}", conversation.0)), "{event}");
+    let data: serde_json::Value = event
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_else(|| panic!("no JSON data in {event}"));
+    assert_eq!(data["conversation_id"], json!(conversation.0), "{event}");
+    // The bus's sequence and publication time ride along (freshness, `bench desk`).
+    assert!(data["seq"].as_u64().is_some(), "{event}");
+    assert!(data["at"].as_i64().is_some_and(|at| at > 0), "{event}");
     assert!(event.lines().any(|l| l.starts_with("id: ")), "{event}");
 
     // A reconnecting browser sends Last-Event-ID: nothing can be replayed, so "resync" first.

@@ -26,7 +26,21 @@ pub struct Harness {
 
 impl Harness {
     /// The channel alone: no bot answers, so tests see exactly what they send.
+    /// The channel alone: no bot, no desk.
     pub async fn start() -> Harness {
+        let options = Options {
+            bot: balcao_engine::bot::BotConfig {
+                enabled: false,
+                ..Default::default()
+            },
+            desk: false,
+            ..Options::default()
+        };
+        Self::start_with(None, |_| {}, options).await
+    }
+
+    /// The channel and the service desk, without the bot: conversations enter the menu.
+    pub async fn start_desk() -> Harness {
         let options = Options {
             bot: balcao_engine::bot::BotConfig {
                 enabled: false,
@@ -391,91 +405,6 @@ impl Harness {
     }
 }
 
-/// The desk's screens, API and runner on their own loopback port, over the harness's store,
-/// outbox and bus (for the desk tests until `app::start` serves `balcao_web::desk_router` and
-/// runs the `DeskRunner` itself; then `Harness::url` serves the same pages).
-pub struct DeskServer {
-    pub base: String,
-    shutdown: tokio::sync::watch::Sender<bool>,
-}
-
-impl DeskServer {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for DeskServer {
-    fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
-    }
-}
-
-impl Harness {
-    pub async fn start_desk_server(&self) -> DeskServer {
-        let running = self.app.as_ref().unwrap();
-        let clock: balcao_engine::SharedClock = Arc::new(balcao_engine::SystemClock);
-        let runner = balcao_engine::desk::DeskRunner::new(
-            running.store.clone(),
-            running.outbox.clone(),
-            clock.clone(),
-            running.bus.clone(),
-            balcao_engine::desk::DeskConfig {
-                bot_enabled: false,
-                ..Default::default()
-            },
-        );
-        let desk = runner.desk();
-        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(runner.run(shutdown_rx.clone()));
-        let app_state = balcao_web::AppState {
-            store: running.store.clone(),
-            clock: clock.clone(),
-            bus: running.bus.clone(),
-            ingestor: balcao_engine::ingest::Ingestor::spawn(
-                running.store.clone(),
-                clock,
-                running.bus.clone(),
-                Default::default(),
-            ),
-            outbox: running.outbox.clone(),
-            graph: balcao_whatsapp::client::GraphClient::new(
-                app::http_client(),
-                "http://127.0.0.1:9",
-                "v23.0",
-            ),
-            access_tokens: Default::default(),
-            app_secret: Arc::new(self.app_secret.as_bytes().to_vec()),
-            verify_token: Arc::new(self.verify_token.clone()),
-            metrics: None,
-            auth_cache: Default::default(),
-            erp: running.erp.clone(),
-        };
-        let router = balcao_web::desk_router(balcao_web::DeskState {
-            app: app_state,
-            desk,
-            config: Default::default(),
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut stop = shutdown_rx;
-        tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-        });
-        DeskServer {
-            base: format!("http://{addr}"),
-            shutdown,
-        }
-    }
-}
-
 /// Runs a future, turning a panic inside it into `None`: the WebDriver client panics on a
 /// "stale element" error, which live pages (fragments swapped by the SSE stream) make a normal
 /// event between finding an element and reading it.
@@ -528,6 +457,9 @@ pub async fn click_live(b: &webdriver::Browser, css: &str, needle: &str) {
         if survive(b.click(&e)).await.is_some() {
             return;
         }
-        assert!(Instant::now() < deadline, "could not click {css} {needle:?}");
+        assert!(
+            Instant::now() < deadline,
+            "could not click {css} {needle:?}"
+        );
     }
 }

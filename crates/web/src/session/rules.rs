@@ -96,9 +96,7 @@ pub fn locked_for(record: Option<&LoginThrottle>, now: Millis) -> Option<Millis>
 pub fn locked_message(wait_ms: Millis) -> String {
     let minutes = (wait_ms + 59_999) / 60_000;
     let unit = if minutes == 1 { "minuto" } else { "minutos" };
-    format!(
-        "Muitas tentativas de login sem sucesso. Aguarde {minutes} {unit} e tente novamente."
-    )
+    format!("Muitas tentativas de login sem sucesso. Aguarde {minutes} {unit} e tente novamente.")
 }
 
 /// The value of cookie `name` in a `Cookie` header.
@@ -179,7 +177,16 @@ mod tests {
             Email::parse("  Ana@Provedor.COM.br ").unwrap().as_str(),
             "ana@provedor.com.br"
         );
-        for bad in ["", "ana", "@x.com", "ana@", "ana@x", "a b@x.com", "a@@x.com", "a@x."] {
+        for bad in [
+            "",
+            "ana",
+            "@x.com",
+            "ana@",
+            "ana@x",
+            "a b@x.com",
+            "a@@x.com",
+            "a@x.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

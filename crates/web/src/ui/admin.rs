@@ -28,15 +28,27 @@ use serde_json::Value;
 
 pub(super) fn routes() -> Router<DeskState> {
     Router::new()
-        .route("/app/admin", get(|| async { Redirect::to("/app/admin/queues") }))
+        .route(
+            "/app/admin",
+            get(|| async { Redirect::to("/app/admin/queues") }),
+        )
         .route("/app/admin/queues", get(queues_page).post(queue_create))
         .route("/app/admin/queues/{id}", get(queue_page).post(queue_update))
         .route("/app/admin/queues/{id}/delete", post(queue_delete))
-        .route("/app/admin/messages", get(messages_page).post(messages_save))
+        .route(
+            "/app/admin/messages",
+            get(messages_page).post(messages_save),
+        )
         .route("/app/admin/holidays", get(holidays_page).post(holiday_add))
         .route("/app/admin/holidays/delete", post(holiday_delete))
-        .route("/app/admin/quick-replies", get(quick_page).post(quick_create))
-        .route("/app/admin/quick-replies/{id}", get(quick_edit_page).post(quick_update))
+        .route(
+            "/app/admin/quick-replies",
+            get(quick_page).post(quick_create),
+        )
+        .route(
+            "/app/admin/quick-replies/{id}",
+            get(quick_edit_page).post(quick_update),
+        )
         .route("/app/admin/quick-replies/{id}/delete", post(quick_delete))
         .route("/app/admin/users", get(users_page).post(user_create))
         .route("/app/admin/users/{id}", get(user_page).post(user_update))
@@ -405,7 +417,8 @@ async fn queue_create(
     let store = state.app.store.as_ref();
     let ws = staff.workspace();
     let outcome: Result<Queue, (StatusCode, String)> = async {
-        let body = queue_body_from_form(&pairs).map_err(|m| (StatusCode::UNPROCESSABLE_ENTITY, m))?;
+        let body =
+            queue_body_from_form(&pairs).map_err(|m| (StatusCode::UNPROCESSABLE_ENTITY, m))?;
         let settings = parse_queue(&body).map_err(|e| (error_status(&e), e.message))?;
         let queue = store
             .create_queue(ws, &settings, state.app.clock.now())
@@ -504,7 +517,8 @@ async fn queue_update(
     let ws = staff.workspace();
     let queue = QueueId(id);
     let outcome: Result<(), (StatusCode, String)> = async {
-        let body = queue_body_from_form(&pairs).map_err(|m| (StatusCode::UNPROCESSABLE_ENTITY, m))?;
+        let body =
+            queue_body_from_form(&pairs).map_err(|m| (StatusCode::UNPROCESSABLE_ENTITY, m))?;
         let settings = parse_queue(&body).map_err(|e| (error_status(&e), e.message))?;
         store
             .update_queue(ws, queue, &settings)
@@ -572,7 +586,10 @@ struct MessagesPage {
     variables: String,
 }
 
-fn message_fields(settings: &DeskSettings, problems: &[(AutoMessage, String)]) -> Vec<MessageField> {
+fn message_fields(
+    settings: &DeskSettings,
+    problems: &[(AutoMessage, String)],
+) -> Vec<MessageField> {
     AutoMessage::ALL
         .iter()
         .map(|m| MessageField {
@@ -634,14 +651,15 @@ async fn messages_save(
     let staff = staff.0;
     let mut settings = DeskSettings::default();
     for m in AutoMessage::ALL {
-        settings.messages.set(m, field(&pairs, m.key()).replace("\r\n", "\n"));
+        settings
+            .messages
+            .set(m, field(&pairs, m.key()).replace("\r\n", "\n"));
     }
     let mut errors = Vec::new();
     match field(&pairs, "grace_min").trim().parse::<u32>() {
         Ok(min) if min <= 7 * 24 * 60 => settings.reopen_grace_secs = min * 60,
-        _ => errors.push(
-            "O prazo para reabrir deve ser um número de minutos (até 7 dias).".to_owned(),
-        ),
+        _ => errors
+            .push("O prazo para reabrir deve ser um número de minutos (até 7 dias).".to_owned()),
     }
     settings.csat_enabled = checked(&pairs, "csat_enabled");
     settings.include_optional_holidays = checked(&pairs, "include_optional_holidays");
@@ -766,7 +784,10 @@ async fn holiday_add(
             name: h.name,
         })
         .collect();
-    let (date, name) = (field(&pairs, "date").to_owned(), field(&pairs, "name").to_owned());
+    let (date, name) = (
+        field(&pairs, "date").to_owned(),
+        field(&pairs, "name").to_owned(),
+    );
     list.push(HolidayInput {
         date: date.clone(),
         name: name.clone(),
@@ -901,7 +922,15 @@ async fn quick_page(
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
     staff.require_admin()?;
-    quick_render(&state, &staff.0, flash_text(flash.ok.as_deref()), String::new(), 0, None).await
+    quick_render(
+        &state,
+        &staff.0,
+        flash_text(flash.ok.as_deref()),
+        String::new(),
+        0,
+        None,
+    )
+    .await
 }
 
 async fn quick_edit_page(
@@ -917,7 +946,10 @@ fn quick_body(pairs: &Pairs) -> QuickReplyBody {
     QuickReplyBody {
         shortcut: field(pairs, "shortcut").to_owned(),
         body: field(pairs, "body").replace("\r\n", "\n"),
-        queue_id: field(pairs, "queue_id").parse::<i64>().ok().filter(|q| *q > 0),
+        queue_id: field(pairs, "queue_id")
+            .parse::<i64>()
+            .ok()
+            .filter(|q| *q > 0),
         attachment_url: Some(field(pairs, "attachment_url").to_owned()),
     }
 }
@@ -931,7 +963,8 @@ async fn quick_save(
     let store = state.app.store.as_ref();
     let ws = staff.workspace();
     let outcome: Result<(), (StatusCode, String)> = async {
-        let new = parse_quick_reply(&quick_body(pairs)).map_err(|e| (error_status(&e), e.message))?;
+        let new =
+            parse_quick_reply(&quick_body(pairs)).map_err(|e| (error_status(&e), e.message))?;
         match id {
             Some(id) => store.update_quick_reply(ws, id, &new).await.map(|_| ()),
             None => store.create_quick_reply(ws, &new).await.map(|_| ()),
@@ -953,7 +986,15 @@ async fn quick_save(
                 attachment_url: field(pairs, "attachment_url").to_owned(),
                 queues: queue_options(state, staff, None).await?,
             };
-            quick_render(state, staff, String::new(), message, id.unwrap_or(0), Some(form)).await
+            quick_render(
+                state,
+                staff,
+                String::new(),
+                message,
+                id.unwrap_or(0),
+                Some(form),
+            )
+            .await
         }
     }
 }
@@ -1347,8 +1388,14 @@ async fn tokens_page(
     PageStaff(staff): PageStaff,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
-    tokens_render(&state, &staff, flash_text(flash.ok.as_deref()), String::new(), String::new())
-        .await
+    tokens_render(
+        &state,
+        &staff,
+        flash_text(flash.ok.as_deref()),
+        String::new(),
+        String::new(),
+    )
+    .await
 }
 
 async fn token_create(
@@ -1409,7 +1456,13 @@ mod tests {
         assert_eq!(lines[0].value, "08:00-12:00, 13:00-18:00");
         assert_eq!(lines[1].value, "");
         assert_eq!(lines[5].value, "08:00-12:00");
-        assert_eq!(hours_from_form(&pairs(&[("always_open", "1"), ("hours_mon", "08:00-12:00")])), None);
+        assert_eq!(
+            hours_from_form(&pairs(&[
+                ("always_open", "1"),
+                ("hours_mon", "08:00-12:00")
+            ])),
+            None
+        );
         assert_eq!(hours_from_form(&pairs(&[])), None);
     }
 

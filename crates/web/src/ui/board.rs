@@ -68,10 +68,7 @@ struct BoardPage {
     board_html: String,
 }
 
-async fn page(
-    State(state): State<DeskState>,
-    staff: PageStaff,
-) -> Result<Response, PageError> {
+async fn page(State(state): State<DeskState>, staff: PageStaff) -> Result<Response, PageError> {
     staff.require_supervisor()?;
     let html = board_html(&state, &staff).await?;
     let face = Clockface::of(&state, &staff.0).await;
@@ -81,10 +78,7 @@ async fn page(
     }))
 }
 
-async fn fragment(
-    State(state): State<DeskState>,
-    staff: PageStaff,
-) -> Result<Response, PageError> {
+async fn fragment(State(state): State<DeskState>, staff: PageStaff) -> Result<Response, PageError> {
     staff.require_supervisor()?;
     let html = board_html(&state, &staff).await?;
     Ok(super::inbox_fragment(html))
@@ -95,7 +89,9 @@ async fn board_html(state: &DeskState, staff: &PageStaff) -> Result<String, Page
     let ws = staff.0.workspace();
     let face = Clockface::of(state, &staff.0).await;
     let now = face.now;
-    let board = store.desk_board(ws, balcao_engine::desk::online_since(now)).await?;
+    let board = store
+        .desk_board(ws, balcao_engine::desk::online_since(now))
+        .await?;
     let week_ago = now - 7 * 24 * 3_600_000;
     let mut csat: HashMap<UserId, (u32, u32)> = HashMap::new();
     for figure in store.csat_figures(ws, week_ago).await? {
@@ -209,7 +205,11 @@ async fn board_html(state: &DeskState, staff: &PageStaff) -> Result<String, Page
         });
     }
     super::inbox_rendered(&BoardFragment {
-        online: board.agents.iter().filter(|a| a.active && a.online && !a.away).count() as u32,
+        online: board
+            .agents
+            .iter()
+            .filter(|a| a.active && a.online && !a.away)
+            .count() as u32,
         away: board.agents.iter().filter(|a| a.active && a.away).count() as u32,
         waiting_total: board.queues.iter().map(|q| q.queued).sum(),
         longest_wait: oldest

@@ -1,7 +1,8 @@
 //! `/app/events`: one Server-Sent Events stream per open inbox tab. It forwards the engine bus
 //! events that concern the logged-in staff member as small JSON events (`desk`, `message_out`,
-//! `team`, `presence`); the page then refetches the affected server-rendered fragment, so what
-//! it shows is always what the store says.
+//! `team`, `presence`, each with the bus's `seq` and its publication time `at` in unix ms); the
+//! page then refetches the affected server-rendered fragment, so what it shows is always what
+//! the store says.
 //!
 //! Delivery on the bus is best-effort: when this stream falls behind (a lagged receiver) or the
 //! browser reconnects (it sends `Last-Event-ID`), nothing can be replayed, so the stream sends
@@ -16,7 +17,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use balcao_domain::{ConversationId, Millis, UserId, WorkspaceId};
-use balcao_engine::bus::{BusEvent, EventBus};
+use balcao_engine::bus::{BusEvent, EventBus, Subscription};
 use balcao_store::{QueueId, Role};
 use futures_util::stream;
 use serde_json::json;
@@ -61,18 +62,16 @@ pub fn relevant(event: &BusEvent, scope: &Scope) -> Option<(&'static str, serde_
         BusEvent::DeskChanged {
             workspace_id,
             conversation_id,
-        } if *workspace_id == scope.workspace => Some((
-            "desk",
-            json!({"conversation_id": conversation_id.0}),
-        )),
+        } if *workspace_id == scope.workspace => {
+            Some(("desk", json!({"conversation_id": conversation_id.0})))
+        }
         BusEvent::OutboundQueued {
             workspace_id,
             conversation_id,
             ..
-        } if *workspace_id == scope.workspace => Some((
-            "message_out",
-            json!({"conversation_id": conversation_id.0}),
-        )),
+        } if *workspace_id == scope.workspace => {
+            Some(("message_out", json!({"conversation_id": conversation_id.0})))
+        }
         BusEvent::TeamMessage { workspace_id } if *workspace_id == scope.workspace => {
             Some(("team", json!({})))
         }
@@ -119,7 +118,7 @@ fn sse_event(name: &str, data: serde_json::Value) -> Event {
 }
 
 struct StreamState {
-    rx: tokio::sync::broadcast::Receiver<BusEvent>,
+    rx: Subscription,
     scope: Scope,
     /// Send `resync` first (the browser reconnected).
     resync: bool,
@@ -148,18 +147,13 @@ pub(super) async fn stream(
     let events = stream::unfold(initial, next_event);
     Ok((
         // Never compressed or buffered by a proxy: each event must leave at once.
-        [
-            ("x-accel-buffering", "no"),
-            ("cache-control", "no-cache"),
-        ],
+        [("x-accel-buffering", "no"), ("cache-control", "no-cache")],
         Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)),
     )
         .into_response())
 }
 
-async fn next_event(
-    mut s: StreamState,
-) -> Option<(Result<Event, Infallible>, StreamState)> {
+async fn next_event(mut s: StreamState) -> Option<(Result<Event, Infallible>, StreamState)> {
     if s.ended {
         return None;
     }
@@ -168,7 +162,7 @@ async fn next_event(
         return Some((Ok(sse_event("resync", json!({}))), s));
     }
     loop {
-        let received = s.rx.recv().await;
+        let received = s.rx.recv_published().await;
         let now = s.state.app.clock.now();
         if now - s.refreshed_at >= SCOPE_REFRESH_MS {
             s.refreshed_at = now;
@@ -183,8 +177,12 @@ async fn next_event(
             }
         }
         match received {
-            Ok(event) => {
-                if let Some((name, data)) = relevant(&event, &s.scope) {
+            Ok(published) => {
+                if let Some((name, mut data)) = relevant(&published.event, &s.scope) {
+                    // The bus's sequence and publication time (right after the commit): the
+                    // event's identity across streams and its freshness (see `bench desk`).
+                    data["seq"] = json!(published.seq);
+                    data["at"] = json!(published.at);
                     return Some((Ok(sse_event(name, data)), s));
                 }
             }
@@ -225,7 +223,10 @@ mod tests {
             Some(("message_out", json!({"conversation_id": 5})))
         );
         assert_eq!(relevant(&theirs, &scope()), None);
-        assert_eq!(relevant(&BusEvent::StatusesStored { count: 3 }, &scope()), None);
+        assert_eq!(
+            relevant(&BusEvent::StatusesStored { count: 3 }, &scope()),
+            None
+        );
     }
 
     #[test]
@@ -257,6 +258,9 @@ mod tests {
             role: Role::Supervisor,
             ..scope()
         };
-        assert_eq!(relevant(&someone, &supervisor).map(|e| e.0), Some("presence"));
+        assert_eq!(
+            relevant(&someone, &supervisor).map(|e| e.0),
+            Some("presence")
+        );
     }
 }

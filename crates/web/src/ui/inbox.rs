@@ -32,10 +32,15 @@ pub(super) fn routes() -> Router<DeskState> {
 #[derive(Deserialize, Default)]
 pub(super) struct InboxQuery {
     view: Option<String>,
-    c: Option<i64>,
+    /// The open conversation; empty or malformed means none (links and scripts may send `c=`).
+    c: Option<String>,
 }
 
 impl InboxQuery {
+    fn conversation(&self) -> Option<i64> {
+        self.c.as_deref().and_then(|c| c.trim().parse().ok())
+    }
+
     fn view(&self, staff: &Staff) -> View {
         self.view
             .as_deref()
@@ -68,8 +73,8 @@ pub(super) async fn page(
     let view = q.view(&staff);
     let face = Clockface::of(&state, &staff).await;
     let views = views_html(&state, &staff, view).await?;
-    let list = list_html(&state, &staff, view, q.c, &face).await?;
-    let pane = match q.c {
+    let list = list_html(&state, &staff, view, q.conversation(), &face).await?;
+    let pane = match q.conversation() {
         Some(id) => match conversation_html(&state, &staff, ConversationId(id), &face).await {
             Ok(html) => html,
             Err(PageError::Status(_, message)) => {
@@ -82,7 +87,7 @@ pub(super) async fn page(
     Ok(render(&InboxPage {
         chrome: Chrome::new(&staff, "inbox", face.now),
         view: view.key(),
-        conv: q.c.map(|c| c.to_string()).unwrap_or_default(),
+        conv: q.conversation().map(|c| c.to_string()).unwrap_or_default(),
         views_html: views,
         list_html: list,
         pane_html: pane,
@@ -112,7 +117,10 @@ pub(crate) fn fragment(html: String) -> Response {
 pub(crate) fn rendered(template: &impl Template) -> Result<String, PageError> {
     template.render().map_err(|e| {
         tracing::error!(error = %e, "template rendering failed");
-        PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, "Erro ao montar a página.".into())
+        PageError::Status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Erro ao montar a página.".into(),
+        )
     })
 }
 
@@ -149,7 +157,9 @@ async fn views_html(state: &DeskState, staff: &Staff, current: View) -> Result<S
     let store = state.app.store.as_ref();
     let ws = staff.workspace();
     let now = state.app.clock.now();
-    let board: DeskBoard = store.desk_board(ws, balcao_engine::desk::online_since(now)).await?;
+    let board: DeskBoard = store
+        .desk_board(ws, balcao_engine::desk::online_since(now))
+        .await?;
     let mine = store
         .desk_inbox(ws, &View::Mine.filter(staff.user.id, staff.role(), 1000))
         .await?;
@@ -192,7 +202,11 @@ async fn views_html(state: &DeskState, staff: &Staff, current: View) -> Result<S
         mine: link(
             View::Mine,
             "Minhas".into(),
-            if unread > 0 { unread } else { mine.len() as u32 },
+            if unread > 0 {
+                unread
+            } else {
+                mine.len() as u32
+            },
             unread > 0 || pending_accept,
         ),
         waiting: link(View::Waiting, "Aguardando".into(), waiting, waiting > 0),
@@ -228,7 +242,7 @@ async fn list_fragment(
 ) -> Result<Response, PageError> {
     let face = Clockface::of(&state, &staff).await;
     Ok(fragment(
-        list_html(&state, &staff, q.view(&staff), q.c, &face).await?,
+        list_html(&state, &staff, q.view(&staff), q.conversation(), &face).await?,
     ))
 }
 
@@ -254,10 +268,7 @@ async fn list_html(
         )
         .await?;
     let queue_name = match view {
-        View::Queue(q) => store
-            .queue(staff.workspace(), q)
-            .await?
-            .map(|q| q.name),
+        View::Queue(q) => store.queue(staff.workspace(), q).await?.map(|q| q.name),
         _ => None,
     };
     let supervises = crate::session::supervises(staff.role());
@@ -272,17 +283,20 @@ async fn list_html(
                         detail.push(q.clone());
                     }
                     if let Some(since) = d.queued_at {
-                        detail.push(format!("esperando há {}", super::duration_label(face.now - since)));
+                        detail.push(format!(
+                            "esperando há {}",
+                            super::duration_label(face.now - since)
+                        ));
                     }
                 }
                 Phase::Assigned => {
                     if let Some(q) = &item.queue_name {
                         detail.push(q.clone());
                     }
-                    if supervises || d.agent_id != Some(staff.user.id) {
-                        if let Some(a) = &item.agent_name {
-                            detail.push(a.clone());
-                        }
+                    if (supervises || d.agent_id != Some(staff.user.id))
+                        && let Some(a) = &item.agent_name
+                    {
+                        detail.push(a.clone());
                     }
                 }
                 Phase::Menu => detail.push("escolhendo setor".into()),
@@ -412,7 +426,9 @@ pub(crate) async fn visible_desk(
         .store
         .desk_conversation(staff.workspace(), id)
         .await?
-        .ok_or_else(|| PageError::Status(StatusCode::NOT_FOUND, "Conversa não encontrada.".into()))?;
+        .ok_or_else(|| {
+            PageError::Status(StatusCode::NOT_FOUND, "Conversa não encontrada.".into())
+        })?;
     if !staff.may_see(&desk) {
         return Err(PageError::Status(
             StatusCode::FORBIDDEN,
@@ -522,10 +538,9 @@ async fn conversation_html(
     let store = state.app.store.as_ref();
     let ws = staff.workspace();
     let desk = visible_desk(state, staff, id).await?;
-    let conversation = store
-        .conversation(ws, id)
-        .await?
-        .ok_or_else(|| PageError::Status(StatusCode::NOT_FOUND, "Conversa não encontrada.".into()))?;
+    let conversation = store.conversation(ws, id).await?.ok_or_else(|| {
+        PageError::Status(StatusCode::NOT_FOUND, "Conversa não encontrada.".into())
+    })?;
     let messages = store.messages(ws, id, None, 500).await?;
     let notes = store.notes(ws, id).await?;
     let events = store.events(ws, id).await?;
@@ -539,12 +554,7 @@ async fn conversation_html(
     let authors: HashMap<balcao_domain::MessageId, String> = events
         .iter()
         .filter(|e| e.kind == "message_out")
-        .filter_map(|e| {
-            Some((
-                e.message_id?,
-                e.data.get("author")?.as_str()?.to_owned(),
-            ))
-        })
+        .filter_map(|e| Some((e.message_id?, e.data.get("author")?.as_str()?.to_owned())))
         .collect();
 
     let mut timeline: Vec<(Millis, u8, Entry)> = Vec::new();
@@ -794,7 +804,9 @@ async fn customer_fragment(
         .and_then(|s| s.get("contract"))
         .and_then(|c| serde_json::from_value::<balcao_erp::Contract>(c.clone()).ok())
         .map(|c| {
-            let plan = c.plan_name.unwrap_or_else(|| format!("contrato {}", c.erp_id));
+            let plan = c
+                .plan_name
+                .unwrap_or_else(|| format!("contrato {}", c.erp_id));
             format!("{plan} · {}", c.raw_status)
         })
         .unwrap_or_default();
@@ -811,19 +823,33 @@ async fn customer_fragment(
                 match lookup {
                     Ok(Ok(list)) => {
                         let today = jiff::Timestamp::from_millisecond(state.app.clock.now())
-                            .map(|t| t.to_zoned(jiff::tz::TimeZone::get("America/Sao_Paulo").unwrap_or(jiff::tz::TimeZone::UTC)).date())
+                            .map(|t| {
+                                t.to_zoned(
+                                    jiff::tz::TimeZone::get("America/Sao_Paulo")
+                                        .unwrap_or(jiff::tz::TimeZone::UTC),
+                                )
+                                .date()
+                            })
                             .ok();
                         for inv in list.into_iter().take(12) {
                             let overdue = today.is_some_and(|d| inv.due_date < d);
                             invoices.push(InvoiceLine {
                                 due: inv.due_date.strftime("%d/%m/%Y").to_string(),
-                                amount: super::brl(inv.amount_due_cents.unwrap_or(inv.amount_cents)),
-                                status: if overdue { "vencida".into() } else { "em aberto".into() },
+                                amount: super::brl(
+                                    inv.amount_due_cents.unwrap_or(inv.amount_cents),
+                                ),
+                                status: if overdue {
+                                    "vencida".into()
+                                } else {
+                                    "em aberto".into()
+                                },
                                 overdue,
                             });
                         }
                     }
-                    Ok(Err(e)) => invoices_error = format!("Não foi possível consultar as faturas: {e}"),
+                    Ok(Err(e)) => {
+                        invoices_error = format!("Não foi possível consultar as faturas: {e}")
+                    }
                     Err(_) => invoices_error = "O sistema de gestão demorou a responder.".into(),
                 }
             }

@@ -30,7 +30,6 @@ const APP_CSS: &str = include_str!("../../assets/app.css");
 /// Changes with the assets, so browsers never run a stale script against new markup.
 const ASSET_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-
 pub fn router(state: DeskState) -> Router<DeskState> {
     Router::new()
         .route("/app", get(inbox::page))
@@ -73,11 +72,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 /// Renders a template as a page, or a pt-BR error page when rendering fails.
 pub(crate) fn render(template: &impl Template) -> Response {
     match template.render() {
-        Ok(html) => (
-            [(header::CACHE_CONTROL, "no-store")],
-            Html(html),
-        )
-            .into_response(),
+        Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "template rendering failed");
             (
@@ -167,7 +162,9 @@ impl IntoResponse for PageError {
 impl From<StoreError> for PageError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::NotFound => PageError::Status(StatusCode::NOT_FOUND, "Registro não encontrado.".into()),
+            StoreError::NotFound => {
+                PageError::Status(StatusCode::NOT_FOUND, "Registro não encontrado.".into())
+            }
             StoreError::Conflict(m) => PageError::Status(StatusCode::CONFLICT, m),
             other => {
                 tracing::error!(error = %other, "store error in a desk screen");
@@ -318,7 +315,9 @@ fn login_response(
         error,
     });
     *response.status_mut() = status;
-    if let Ok(value) = session::set_cookie(LOGIN_COOKIE, &csrf, 3600, state.config.secure_cookies).parse() {
+    if let Ok(value) =
+        session::set_cookie(LOGIN_COOKIE, &csrf, 3600, state.config.secure_cookies).parse()
+    {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
@@ -391,7 +390,12 @@ async fn login_submit(
             let mut response = Redirect::to(&next).into_response();
             let headers = response.headers_mut();
             for cookie in [
-                session::set_cookie(SESSION_COOKIE, &opened.token, max_age, state.config.secure_cookies),
+                session::set_cookie(
+                    SESSION_COOKIE,
+                    &opened.token,
+                    max_age,
+                    state.config.secure_cookies,
+                ),
                 session::set_cookie(LOGIN_COOKIE, "", 0, state.config.secure_cookies),
             ] {
                 if let Ok(value) = cookie.parse() {
@@ -454,7 +458,9 @@ pub(crate) struct Clockface {
 impl Clockface {
     pub(crate) async fn of(state: &DeskState, staff: &Staff) -> Clockface {
         let tz = match state.app.store.workspace(staff.workspace()).await {
-            Ok(Some(ws)) => jiff::tz::TimeZone::get(&ws.time_zone).unwrap_or(jiff::tz::TimeZone::UTC),
+            Ok(Some(ws)) => {
+                jiff::tz::TimeZone::get(&ws.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+            }
             _ => jiff::tz::TimeZone::UTC,
         };
         Clockface {
@@ -518,7 +524,7 @@ pub(crate) fn brl(cents: i64) -> String {
     let reais = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in reais.chars().enumerate() {
-        if i > 0 && (reais.len() - i) % 3 == 0 {
+        if i > 0 && (reais.len() - i).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(c);
@@ -568,6 +574,9 @@ mod tests {
 
     #[test]
     fn url_encoding_keeps_paths() {
-        assert_eq!(url_encode("/app?view=queue:1&c=2"), "/app%3Fview%3Dqueue%3A1%26c%3D2");
+        assert_eq!(
+            url_encode("/app?view=queue:1&c=2"),
+            "/app%3Fview%3Dqueue%3A1%26c%3D2"
+        );
     }
 }

@@ -1,0 +1,278 @@
+//! The billing ladder's storage boundary: the receivables snapshot the planner runs over, the
+//! record of each (invoice, step) handled, and the subscribers' opt-outs and opt-ins.
+//!
+//! Contracts every backend keeps (checked by `contract_ladder`):
+//! - Every method takes a [`WorkspaceId`] and never reads or writes another workspace's rows.
+//! - **Exactly once**: `ladder_sends` is unique per (workspace, invoice, step).
+//!   [`LadderStore::record_ladder_send`] inserts that row and the outbound message in ONE
+//!   transaction, so concurrent recorders (several nodes, a restart mid-run) queue at most one
+//!   message per (invoice, step), and a crash never leaves a message without its record or the
+//!   reverse.
+//! - The snapshot is read in pages ordered by (customer, invoice), keyset-paged, so a run over a
+//!   million invoices never holds them all; each row carries what the planner asks about it
+//!   (steps already handled, the customer's last ladder day, opt-out), so planning a page costs
+//!   one query.
+//! - Opt-outs are keyed by the WhatsApp id's 9th-digit-free form (`WaId::match_key`): both forms
+//!   of a number are one subscriber. Every change is also appended to a log with its time and
+//!   source (the record the law asks for).
+
+use crate::{Enqueued, NewOutbound, Result};
+use async_trait::async_trait;
+use balcao_domain::br::DocumentKind;
+use balcao_domain::*;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// The civil date type of the ladder's rows (`jiff::civil::Date`), re-exported for backends.
+pub type LadderDate = Date;
+
+/// An invoice still owed, as the sync from the management system writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewReceivable {
+    pub invoice_id: String,
+    pub customer_id: String,
+    /// The customer's name as the system writes it (messages use the first name only).
+    pub customer_name: String,
+    pub contract_id: Option<String>,
+    pub due: Date,
+    pub amount_cents: i64,
+    pub person: Option<DocumentKind>,
+    pub plan_value_cents: Option<i64>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub late_payments_last_12m: u32,
+    pub suspended: bool,
+    pub wa_id: Option<WaId>,
+    /// IANA name; `None` uses the workspace's.
+    pub time_zone: Option<String>,
+}
+
+/// A snapshot row with what the planner needs to know about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LadderReceivable {
+    pub workspace_id: WorkspaceId,
+    pub receivable: NewReceivable,
+    /// A payment was recorded for it.
+    pub paid: bool,
+    /// The last sync covering its due date no longer listed it (paid elsewhere, cancelled).
+    pub removed: bool,
+    /// The subscriber's WhatsApp id opted out of the ladder.
+    pub opted_out: bool,
+    /// Step keys already handled for this invoice (any status: sent, obsolete, cancelled...).
+    pub handled_steps: Vec<String>,
+    /// The latest subscriber-local date on which a ladder message was sent to this customer.
+    pub last_sent_on: Option<Date>,
+    pub synced_at: Millis,
+}
+
+impl LadderReceivable {
+    pub fn handled(&self, step_key: &str) -> bool {
+        self.handled_steps.iter().any(|s| s == step_key)
+    }
+}
+
+/// What became of an (invoice, step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LadderSendStatus {
+    /// The message was queued in the outbox (with this record).
+    Sent,
+    /// A later step went out first (catch-up): never sent.
+    Obsolete,
+    /// The invoice was found paid right before sending.
+    SkippedPaid,
+    /// Cancelled (payment, opt-out) before it went out.
+    Cancelled,
+    /// Could not be built or queued (no template approved, invalid content...).
+    Failed,
+}
+
+impl LadderSendStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LadderSendStatus::Sent => "sent",
+            LadderSendStatus::Obsolete => "obsolete",
+            LadderSendStatus::SkippedPaid => "skipped_paid",
+            LadderSendStatus::Cancelled => "cancelled",
+            LadderSendStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "sent" => LadderSendStatus::Sent,
+            "obsolete" => LadderSendStatus::Obsolete,
+            "skipped_paid" => LadderSendStatus::SkippedPaid,
+            "cancelled" => LadderSendStatus::Cancelled,
+            "failed" => LadderSendStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLadderSend {
+    pub invoice_id: String,
+    pub customer_id: String,
+    pub step_key: String,
+    pub status: LadderSendStatus,
+    /// The A/B arm's template, when the step has variants.
+    pub variant: Option<String>,
+    /// The subscriber-local date the send belongs to (one ladder message per subscriber per day).
+    pub local_date: Date,
+    /// Why it failed or was skipped, for people.
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LadderSend {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub invoice_id: String,
+    pub customer_id: String,
+    pub step_key: String,
+    pub status: LadderSendStatus,
+    pub variant: Option<String>,
+    pub local_date: Date,
+    pub message_id: Option<MessageId>,
+    pub detail: Option<String>,
+    pub created_at: Millis,
+}
+
+/// The outcome of [`LadderStore::record_ladder_send`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum LadderRecorded {
+    /// Newly recorded; `enqueued` is the outbound message queued with it, when one was given.
+    Recorded {
+        send: LadderSend,
+        enqueued: Option<Enqueued>,
+    },
+    /// This (invoice, step) was already handled: nothing was written or queued.
+    AlreadyHandled(LadderSend),
+}
+
+/// An opt-out or opt-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentChange {
+    pub wa_id: WaId,
+    pub customer_id: Option<String>,
+    pub opted_out: bool,
+    /// Where it came from: `text:SAIR`, `button`, `agent:<id>`, `api`...
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LadderConsent {
+    pub wa_id: WaId,
+    pub customer_id: Option<String>,
+    pub opted_out: bool,
+    pub source: String,
+    pub changed_at: Millis,
+}
+
+#[async_trait]
+pub trait LadderStore: Send + Sync + 'static {
+    /// Inserts or refreshes snapshot rows (by workspace and invoice id), setting `synced_at = now`
+    /// and clearing `removed`; `paid` is kept (a recorded payment wins over a lagging listing).
+    /// Call in chunks for large syncs. Returns the rows written.
+    async fn upsert_receivables(
+        &self,
+        workspace: WorkspaceId,
+        rows: &[NewReceivable],
+        now: Millis,
+    ) -> Result<u64>;
+
+    /// After a sync of due dates `due_from..=due_until` that started at `sync_started`: rows of
+    /// that window not refreshed since are marked `removed`. Returns how many.
+    async fn close_unseen_receivables(
+        &self,
+        workspace: WorkspaceId,
+        due_from: Date,
+        due_until: Date,
+        sync_started: Millis,
+    ) -> Result<u64>;
+
+    /// Open rows (not paid, not removed) ordered by (customer id, invoice id), strictly after
+    /// `after` = (customer id, invoice id), at most `limit`.
+    async fn ladder_receivables_page(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<LadderReceivable>>;
+
+    /// One row, open or not.
+    async fn ladder_receivable(
+        &self,
+        workspace: WorkspaceId,
+        invoice_id: &str,
+    ) -> Result<Option<LadderReceivable>>;
+
+    /// Records an (invoice, step) and, when given, queues `outbound` (as `enqueue_outbound`
+    /// does) in the SAME transaction, linking the message. When the (invoice, step) is already
+    /// recorded nothing is written or queued. `NotFound` when the outbound's number is not the
+    /// workspace's (and then nothing is recorded).
+    async fn record_ladder_send(
+        &self,
+        workspace: WorkspaceId,
+        send: &NewLadderSend,
+        outbound: Option<NewOutbound>,
+        now: Millis,
+    ) -> Result<LadderRecorded>;
+
+    /// The records of an invoice, oldest first.
+    async fn ladder_sends(&self, workspace: WorkspaceId, invoice_id: &str)
+    -> Result<Vec<LadderSend>>;
+
+    /// Whether a ladder message (status `sent`) was recorded for the customer on that local date.
+    async fn ladder_sent_today(
+        &self,
+        workspace: WorkspaceId,
+        customer_id: &str,
+        local_date: Date,
+    ) -> Result<bool>;
+
+    /// A payment was recorded: marks the row paid and returns it as it was before (so the
+    /// caller knows whether the contract was suspended). `None` when the invoice is not in the
+    /// snapshot. Repeating it returns the row with `paid: true`.
+    async fn ladder_invoice_paid(
+        &self,
+        workspace: WorkspaceId,
+        invoice_id: &str,
+        now: Millis,
+    ) -> Result<Option<LadderReceivable>>;
+
+    /// Records an opt-out or opt-in (current state and the log). Returns `true` when the state
+    /// changed (a repeated "SAIR" is logged but changes nothing).
+    async fn set_ladder_consent(
+        &self,
+        workspace: WorkspaceId,
+        change: &ConsentChange,
+        now: Millis,
+    ) -> Result<bool>;
+
+    /// The current consent of a WhatsApp id (any 9th-digit form); `None`: never stated.
+    async fn ladder_consent(
+        &self,
+        workspace: WorkspaceId,
+        wa_id: &WaId,
+    ) -> Result<Option<LadderConsent>>;
+
+    /// The consent log of a WhatsApp id (any 9th-digit form), oldest first.
+    async fn ladder_consent_log(
+        &self,
+        workspace: WorkspaceId,
+        wa_id: &WaId,
+    ) -> Result<Vec<LadderConsent>>;
+}
+
+/// `YYYY-MM-DD`, the form dates are stored in (sorts as text).
+pub fn date_text(date: Date) -> String {
+    date.to_string()
+}
+
+/// Parses a stored date.
+pub fn parse_date(text: &str) -> Result<Date> {
+    text.parse()
+        .map_err(|e| crate::StoreError::Corrupt(format!("data {text:?}: {e}")))
+}
