@@ -1187,7 +1187,6 @@ async fn a_message_after_the_inactivity_close_is_answered() {
 /// "qual o protocolo" after a handoff still gets the protocol (Anatel: the subscriber can ask
 /// for it again at any time).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "engine: a handed-off bot session is marked finished and never fed again (report of bot-e2e)"]
 async fn the_protocol_is_repeated_after_a_handoff() {
     let (h, fake) = Harness::start_with_erp("sgp", 30).await;
     let data = fake.control.dataset();

@@ -99,7 +99,7 @@ impl AutoMessage {
     pub fn default_text(self) -> &'static str {
         match self {
             AutoMessage::Welcome => {
-                "Olá, {{primeiro_nome}}! Você está no atendimento da {{empresa}}."
+                "Olá, {{primeiro_nome}}! Você está no atendimento da {{empresa}}. Seu protocolo é {{protocolo}}."
             }
             AutoMessage::ChooseQueue => {
                 "Com qual setor você quer falar? Responda com o número da opção:"

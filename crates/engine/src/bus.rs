@@ -41,6 +41,13 @@ pub enum BusEvent {
         workspace_id: WorkspaceId,
         user_id: UserId,
     },
+    /// An event that happened on another node, relayed by the cross-node bridge
+    /// (`bus_bridge`). Live views treat it like the inner event; runners ignore it, because the
+    /// node where it happened does the work.
+    FromPeer(Box<BusEvent>),
+    /// Events of other nodes may have been missed (the bridge's connection was lost and is back,
+    /// or a peer could not send): live views refetch everything.
+    Resync,
 }
 
 /// An event as published: `seq` numbers the bus's events in this process (an event's identity

@@ -201,6 +201,16 @@ fn timestamp(ms: Millis) -> Timestamp {
 }
 
 /// The text and the tapped reply id of an inbound message (as the bot reads them).
+/// Whether a subscriber's message asks for the protocol number.
+fn asks_for_protocol(message: &Message) -> bool {
+    static MATCHER: std::sync::LazyLock<balcao_intent::Matcher> =
+        std::sync::LazyLock::new(balcao_intent::Matcher::default);
+    message
+        .text
+        .as_deref()
+        .is_some_and(|text| MATCHER.classify(text).intent == balcao_intent::Intent::Protocol)
+}
+
 pub fn inbound_answer(message: &Message) -> (Option<String>, Option<String>) {
     let payload = &message.payload;
     let reply_id = payload["interactive"]["button_reply"]["id"]
@@ -537,6 +547,18 @@ impl DeskRunner {
                 break;
             }
             let now = self.clock.now();
+            // Anatel RGC art. 9: the protocol on request, whoever holds the conversation — the
+            // menu and the queue answer it themselves (an agent has `/protocolo`).
+            if matches!(desk.state, DeskState::Menu | DeskState::Queued) {
+                for asked in messages[i..].iter().filter(|m| asks_for_protocol(m)) {
+                    self.answer_protocol(view, ws, c, asked.id).await?;
+                }
+                if desk.state == DeskState::Menu && asks_for_protocol(message) {
+                    store.advance_desk_cursor(ws, c, message.id, 1, now).await?;
+                    desk = self.reload(ws, c).await?;
+                    continue;
+                }
+            }
             let outcome = match desk.state {
                 DeskState::Queued | DeskState::Assigned => {
                     // Waiting for or talking to a person: the rest is unread for the agent.
@@ -571,6 +593,50 @@ impl DeskRunner {
             };
         }
         Ok(())
+    }
+
+    /// Sends the protocol with its opening date and time (idempotent per asking message).
+    async fn answer_protocol(
+        &self,
+        view: &WorkspaceView,
+        ws: WorkspaceId,
+        c: ConversationId,
+        asked: MessageId,
+    ) -> Result<(), StoreError> {
+        let Some(conversation) = self.store.conversation(ws, c).await? else {
+            return Ok(());
+        };
+        let protocol = match self.store.bot_session(ws, c).await? {
+            Some(session) => session.protocol,
+            None => protocol_number(conversation.opened_at, &view.time_zone, c),
+        };
+        let opened = jiff::Timestamp::from_millisecond(conversation.opened_at)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(view.time_zone.clone());
+        let body = format!(
+            "Seu protocolo de atendimento é *{protocol}*, aberto em {} às {}.",
+            opened.strftime("%d/%m/%Y"),
+            opened.strftime("%H:%M")
+        );
+        let request = SendRequest {
+            number_id: conversation.number_id,
+            to: conversation.wa_id.clone(),
+            content: OutboundContent::Text {
+                body,
+                preview_url: false,
+            },
+            fallback_template: None,
+            idempotency_key: Some(format!("desk:{c}:protocol:{asked}")),
+            author: "desk".into(),
+        };
+        match self.outbox.enqueue(ws, request).await {
+            Ok(_) => Ok(()),
+            Err(OutboxError::Store(err)) => Err(err),
+            Err(err) => {
+                tracing::warn!(error = %err, conversation = %c, "desk: protocol not sent");
+                Ok(())
+            }
+        }
     }
 
     async fn menu_answer(

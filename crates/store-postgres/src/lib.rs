@@ -8,8 +8,14 @@ mod erp;
 mod ingest;
 mod ladder;
 mod migrate;
+mod notify;
 mod rows;
 mod write;
+
+pub use notify::{
+    BUS_CHANNEL, LISTENER_APPLICATION_NAME, ListenEvent, MAX_NOTIFY_PAYLOAD, PgNotifier,
+    channel_for_schema,
+};
 
 use async_trait::async_trait;
 use balcao_domain::status::DeliveryStatus;

@@ -45,3 +45,7 @@ balcao_store::contract_suite!(fresh_store(), |store: PgStore| async move {
 balcao_store::desk_contract_suite!(fresh_store(), |store: PgStore| async move {
     store.drop_schema().await.expect("drop the test schema");
 });
+
+balcao_store::ladder_contract_suite!(fresh_store(), |store: PgStore| async move {
+    store.drop_schema().await.expect("drop the test schema");
+});

@@ -306,7 +306,8 @@ impl LadderStore for SqliteStore {
         .await
         .map_err(db_err)?;
         let Some(row) = inserted else {
-            let existing = send_by_key(&mut tx, workspace, &send.invoice_id, &send.step_key).await?;
+            let existing =
+                send_by_key(&mut tx, workspace, &send.invoice_id, &send.step_key).await?;
             tx.commit().await.map_err(db_err)?;
             return Ok(LadderRecorded::AlreadyHandled(existing));
         };

@@ -221,8 +221,11 @@ pub trait LadderStore: Send + Sync + 'static {
     ) -> Result<LadderRecorded>;
 
     /// The records of an invoice, oldest first.
-    async fn ladder_sends(&self, workspace: WorkspaceId, invoice_id: &str)
-    -> Result<Vec<LadderSend>>;
+    async fn ladder_sends(
+        &self,
+        workspace: WorkspaceId,
+        invoice_id: &str,
+    ) -> Result<Vec<LadderSend>>;
 
     /// Whether a ladder message (status `sent`) was recorded for the customer on that local date.
     async fn ladder_sent_today(

@@ -16,6 +16,8 @@
 pub mod contract;
 #[cfg(feature = "contract")]
 pub mod contract_desk;
+#[cfg(feature = "contract")]
+pub mod contract_ladder;
 pub mod desk;
 pub mod ladder;
 pub mod models;

@@ -130,7 +130,7 @@ impl Harness {
             .await
             .unwrap()
             .remove(0);
-        report.conversations[0]
+        report.conversations[0].1
     }
 
     async fn text(&self, from: &str, body: &str) -> ConversationId {
@@ -243,6 +243,37 @@ impl Harness {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_menu_and_the_queue_give_the_protocol_on_request() {
+    let h = harness(false).await;
+    let financeiro = h.queue(1, "Financeiro", |_| {}).await;
+    let c = h.text(MARIA, "oi").await;
+    h.sweep().await;
+    let before = h.sent(c).await.len();
+    h.text(MARIA, "qual o número do protocolo?").await;
+    h.sweep().await;
+    let sent = h.sent(c).await;
+    assert_eq!(sent.len(), before + 1, "{sent:?}");
+    assert!(
+        sent[before].starts_with("Seu protocolo de atendimento é *"),
+        "{}",
+        sent[before]
+    );
+    // Not a menu failure: the menu still waits for a choice.
+    assert_eq!(h.desk(c).await.menu_failures, 0);
+    assert_eq!(h.desk(c).await.state, DeskState::Menu);
+    // Waiting in the queue (nobody online), it is answered too.
+    h.text(MARIA, "1").await;
+    h.sweep().await;
+    assert_eq!(h.desk(c).await.queue_id, Some(financeiro));
+    let waiting = h.sent(c).await.len();
+    h.text(MARIA, "me passa o protocolo").await;
+    h.sweep().await;
+    let sent = h.sent(c).await;
+    assert_eq!(sent.len(), waiting + 1, "{sent:?}");
+    assert!(sent[waiting].starts_with("Seu protocolo de atendimento é *"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_bot_the_menu_leads_to_a_queue_and_an_online_agent() {
     let h = harness(false).await;
     let financeiro = h.queue(1, "Financeiro", |_| {}).await;
@@ -255,10 +286,14 @@ async fn without_the_bot_the_menu_leads_to_a_queue_and_an_online_agent() {
     assert_eq!(h.desk(c).await.state, DeskState::Menu);
     let sent = h.sent(c).await;
     assert_eq!(sent.len(), 3, "{sent:?}");
-    assert_eq!(
-        sent[0],
-        "Olá, Maria! Você está no atendimento da Fibra Norte."
+    // Anatel RGC art. 9: the protocol in the first reply.
+    assert!(
+        sent[0]
+            .starts_with("Olá, Maria! Você está no atendimento da Fibra Norte. Seu protocolo é "),
+        "{}",
+        sent[0]
     );
+    assert!(sent[0].ends_with(&format!("{:07}.", c.0)), "{}", sent[0]);
     assert!(
         sent[1].ends_with("1 - Financeiro\n2 - Suporte técnico"),
         "{}",
