@@ -285,6 +285,9 @@ pub struct Options {
     /// Run the service desk's runner (menu, queues, assignment, timers); off: the channel and
     /// the bot alone.
     pub desk: bool,
+    /// Run the billing ladder (proactive reminders): off unless configured, since it writes to
+    /// subscribers on its own.
+    pub ladder: bool,
     pub payments: PaymentSyncConfig,
     pub ingest: IngestConfig,
     pub clock: SharedClock,
@@ -298,6 +301,7 @@ impl Default for Options {
             sender: SenderConfig::default(),
             bot: BotConfig::default(),
             desk: true,
+            ladder: false,
             payments: PaymentSyncConfig::default(),
             ingest: IngestConfig::default(),
             clock: Arc::new(SystemClock),
@@ -388,6 +392,12 @@ pub async fn start(
     );
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    // Cross-node live updates (PostgreSQL only): see bus_bridge.rs.
+    tasks.extend(crate::bus_bridge::spawn(
+        config.database_url.as_deref(),
+        &bus,
+        shutdown_rx.clone(),
+    ));
 
     let mut tokens: HashMap<String, String> = HashMap::new();
     for ws in &config.workspaces {
@@ -422,6 +432,20 @@ pub async fn start(
         config: options.payments.clone(),
     };
     tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
+
+    // Billing ladder (issue 6): syncs receivables, plans and sends reminders every 15 minutes,
+    // thanks/restores on payments, honours "SAIR"/"PARAR". Default settings until the config has them.
+    let ladder = balcao_engine::ladder::LadderRunner {
+        store: store.clone(),
+        erp: erp.clone(),
+        outbox: outbox.clone(),
+        clock: clock.clone(),
+        bus: bus.clone(),
+        config: Arc::new(balcao_engine::ladder::LadderConfig::default()),
+    };
+    if options.ladder {
+        tasks.push(tokio::spawn(ladder.run(shutdown_rx.clone())));
+    }
 
     let bot = BotRunner::new(
         store.clone(),

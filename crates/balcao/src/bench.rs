@@ -28,6 +28,10 @@ pub enum BenchCommand {
     Bot(crate::bench_bot::BotBenchArgs),
     /// Intent accuracy on the held-out corpus, with confusions and time per message.
     Intents(crate::bench_bot::IntentBenchArgs),
+    /// The live inbox: agents on SSE while conversations arrive; commit → stream latency.
+    Desk(crate::bench_desk::DeskBenchArgs),
+    /// Round-robin fairness and no assignments to away or offline agents.
+    DeskFairness(crate::bench_desk::FairnessBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -69,6 +73,8 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::Erp(args) => crate::bench_erp::run(args).await,
         BenchCommand::Bot(args) => crate::bench_bot::bot(args).await,
         BenchCommand::Intents(args) => crate::bench_bot::intents(args).await,
+        BenchCommand::Desk(args) => crate::bench_desk::desk(args).await,
+        BenchCommand::DeskFairness(args) => crate::bench_desk::fairness(args).await,
     }
 }
 
@@ -130,8 +136,8 @@ pub fn config_toml(c: &Config) -> String {
         c.payments.interval_seconds, c.payments.overlap_hours
     ));
     s.push_str(&format!(
-        "[bot]\nenabled = {}\nworkers = {}\n[desk]\nenabled = {}\n[web]\nsecure_cookies = {}\ntrust_proxy = {}\n",
-        c.bot.enabled, c.bot.workers, c.desk.enabled, c.web.secure_cookies, c.web.trust_proxy
+        "[bot]\nenabled = {}\nworkers = {}\n[desk]\nenabled = {}\n[ladder]\nenabled = {}\n[web]\nsecure_cookies = {}\ntrust_proxy = {}\n",
+        c.bot.enabled, c.bot.workers, c.desk.enabled, c.ladder.enabled, c.web.secure_cookies, c.web.trust_proxy
     ));
     for ws in &c.workspaces {
         s.push_str(&format!(
@@ -226,7 +232,7 @@ pub fn peak_rss_mb(pid: u32) -> Option<f64> {
 /// The database a benchmark runs on: `None` for SQLite in the run's folder, or a PostgreSQL URL
 /// pointing at a fresh schema created for the run (`options=-c search_path=…`), so a benchmark
 /// starts from an empty database and leaves the others alone.
-async fn database_url(database: &str, dir: &Path) -> Result<Option<String>, String> {
+pub(crate) async fn database_url(database: &str, dir: &Path) -> Result<Option<String>, String> {
     match database {
         "sqlite" => Ok(None),
         url if url.starts_with("postgres") => {
@@ -263,7 +269,7 @@ fn pg_schema_name(dir: &Path) -> String {
 }
 
 /// Drops the run's PostgreSQL schema (nothing to do for SQLite: the folder is removed).
-async fn drop_pg_schema(database: &str, dir: &Path) {
+pub(crate) async fn drop_pg_schema(database: &str, dir: &Path) {
     if database.starts_with("postgres")
         && let Ok(store) =
             balcao_store_postgres::PgStore::connect_in_schema(database, &pg_schema_name(dir)).await

@@ -30,6 +30,8 @@ pub struct Config {
     #[serde(default)]
     pub desk: DeskSettings,
     #[serde(default)]
+    pub ladder: LadderSettings,
+    #[serde(default)]
     pub web: WebSettings,
     #[serde(default)]
     pub workspaces: Vec<WorkspaceConfig>,
@@ -47,6 +49,15 @@ impl Default for DeskSettings {
     fn default() -> Self {
         DeskSettings { enabled: true }
     }
+}
+
+/// The billing ladder ("régua de cobrança").
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LadderSettings {
+    /// Off by default: the ladder writes to subscribers on its own, so it starts only when the
+    /// provider turns it on (with its templates approved).
+    pub enabled: bool,
 }
 
 /// How the staff's web app is served.

@@ -125,6 +125,7 @@ pub fn demo_setup(
         payments: Default::default(),
         bot: Default::default(),
         desk: Default::default(),
+        ladder: Default::default(),
         web: Default::default(),
         workspaces: vec![WorkspaceConfig {
             slug: "demo".into(),

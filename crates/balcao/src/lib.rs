@@ -4,7 +4,11 @@
 pub mod app;
 pub mod bench;
 pub mod bench_bot;
+pub mod bench_desk;
 pub mod bench_erp;
+pub mod bus_bridge;
 pub mod config;
 pub mod demo;
 pub mod erp_cli;
+pub mod ladder_cli;
+pub mod user_cli;

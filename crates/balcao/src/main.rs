@@ -1,6 +1,6 @@
 //! `balcao`: one binary for the provider's server, the demo and the benchmarks.
 
-use balcao::{app, bench, config, demo, erp_cli};
+use balcao::{app, bench, config, demo, erp_cli, ladder_cli, user_cli};
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,9 +46,15 @@ enum Command {
     /// Provider management system tools.
     #[command(subcommand)]
     Erp(erp_cli::ErpCommand),
+    /// Staff accounts of the service desk.
+    #[command(subcommand)]
+    User(user_cli::UserCommand),
     /// Benchmarks (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Billing ladder (régua de cobrança) tools.
+    #[command(subcommand)]
+    Ladder(ladder_cli::LadderCommand),
 }
 
 fn init_tracing() {
@@ -95,6 +101,8 @@ fn main() -> std::process::ExitCode {
             Command::FakeErp(args) => erp_cli::fake_erp(args).await,
             Command::Erp(erp_cli::ErpCommand::Lookup(args)) => erp_cli::lookup(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
+            Command::User(cmd) => user_cli::run(cmd).await,
+            Command::Ladder(cmd) => ladder_cli::run(cmd).await,
         }
     });
     match result {
@@ -117,6 +125,7 @@ async fn serve(path: PathBuf) -> Result<(), String> {
         payments: app::payment_sync_config(&config),
         bot: app::bot_config(&config),
         desk: config.desk.enabled,
+        ladder: config.ladder.enabled,
         ..Default::default()
     };
     let running = app::start(&config, store, listener, options).await?;

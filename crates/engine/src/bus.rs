@@ -2,11 +2,13 @@
 //! views and later stages (bot, inbox) react without polling. Delivery is best-effort by design —
 //! the store is the source of truth and subscribers resync from it after a lag.
 
+pub mod bridge;
+
 use balcao_domain::{ConversationId, MessageId, Millis, UserId, WorkspaceId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BusEvent {
@@ -108,5 +110,10 @@ impl Subscription {
 
     pub async fn recv_published(&mut self) -> Result<Published, RecvError> {
         self.0.recv().await
+    }
+
+    /// The next event if one is already waiting (never waits).
+    pub fn try_recv(&mut self) -> Result<BusEvent, TryRecvError> {
+        self.0.try_recv().map(|p| p.event)
     }
 }

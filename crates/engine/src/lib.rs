@@ -13,6 +13,7 @@ pub mod bus;
 pub mod desk;
 pub mod erp;
 pub mod ingest;
+pub mod ladder;
 pub mod outbox;
 pub mod payments;
 pub mod secrets;

@@ -322,7 +322,7 @@ impl LadderStore for PgStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                Some(enqueued)
+                Some(Box::new(enqueued))
             }
             None => None,
         };

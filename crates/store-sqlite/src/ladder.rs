@@ -321,7 +321,7 @@ impl LadderStore for SqliteStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                Some(enqueued)
+                Some(Box::new(enqueued))
             }
             None => None,
         };

@@ -145,7 +145,7 @@ pub enum LadderRecorded {
     /// Newly recorded; `enqueued` is the outbound message queued with it, when one was given.
     Recorded {
         send: LadderSend,
-        enqueued: Option<Enqueued>,
+        enqueued: Option<Box<Enqueued>>,
     },
     /// This (invoice, step) was already handled: nothing was written or queued.
     AlreadyHandled(LadderSend),

@@ -14,14 +14,13 @@
 //! refetch everything from the store. The bridge never fails the local path; its failures are
 //! logged and counted in `balcao_bus_bridge_errors_total`.
 
-use super::{BusEvent, EventBus};
+use super::{BusEvent, EventBus, Subscription};
 use balcao_domain::{ConversationId, MessageId, UserId, WorkspaceId};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 /// Counter of the bridge's failures (label `stage`: notify, lag, decode).
@@ -247,7 +246,7 @@ pub fn republish(bus: &EventBus, own: NodeId, payload: &str) {
 /// failed send or a lag, the next payload asks the peers to resync (sent alone after
 /// [`RESYNC_RETRY`] if no event comes).
 pub async fn forward<S, F, E>(
-    mut events: broadcast::Receiver<BusEvent>,
+    mut events: Subscription,
     node: NodeId,
     max_bytes: usize,
     mut send: S,

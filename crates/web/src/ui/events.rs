@@ -6,7 +6,8 @@
 //!
 //! Delivery on the bus is best-effort: when this stream falls behind (a lagged receiver) or the
 //! browser reconnects (it sends `Last-Event-ID`), nothing can be replayed, so the stream sends
-//! `resync` and the page refetches everything. Every event carries an `id:`; a comment every
+//! `resync` and the page refetches everything; so does a `BusEvent::Resync` (another node's
+//! events may have been missed). Other nodes' events arrive as `BusEvent::FromPeer`. Every event carries an `id:`; a comment every
 //! 15 s keeps proxies from closing an idle stream.
 
 use super::{PageError, PageStaff};
@@ -83,6 +84,10 @@ pub fn relevant(event: &BusEvent, scope: &Scope) -> Option<(&'static str, serde_
         {
             Some(("presence", json!({"user_id": user_id.0})))
         }
+        // Relayed from another node by the bus bridge: the same as if it had happened here.
+        BusEvent::FromPeer(event) => relevant(event, scope),
+        // Another node's events may have been missed: the page refetches everything.
+        BusEvent::Resync => Some(("resync", json!({}))),
         _ => None,
     }
 }
@@ -261,6 +266,26 @@ mod tests {
         assert_eq!(
             relevant(&someone, &supervisor).map(|e| e.0),
             Some("presence")
+        );
+    }
+
+    #[test]
+    fn events_of_other_nodes_and_their_resync() {
+        let desk = BusEvent::DeskChanged {
+            workspace_id: WorkspaceId(1),
+            conversation_id: ConversationId(7),
+        };
+        assert_eq!(
+            relevant(&BusEvent::FromPeer(Box::new(desk)), &scope()),
+            Some(("desk", json!({"conversation_id": 7})))
+        );
+        let elsewhere = BusEvent::FromPeer(Box::new(BusEvent::TeamMessage {
+            workspace_id: WorkspaceId(2),
+        }));
+        assert_eq!(relevant(&elsewhere, &scope()), None);
+        assert_eq!(
+            relevant(&BusEvent::Resync, &scope()),
+            Some(("resync", json!({})))
         );
     }
 }

@@ -1,0 +1,1181 @@
+//! `balcao bench desk` and `balcao bench desk-fairness`.
+//!
+//! `desk`: the live inbox under load. The app runs as a child process (`balcao serve`, bot off so
+//! every new conversation enters the numbered menu); this process plays WhatsApp (the simulator)
+//! and the staff: N agents spread over the queues log in through `/app/login`, open the inbox
+//! page (for its CSRF token), follow `/app/events` and send the presence heartbeat every 15 s as
+//! the page does. Subscribers then open conversations at a fixed rate: "oi", and once the menu
+//! reaches the phone, the number of a queue. Every `desk` and `message_out` event carries the
+//! bus's `seq` and `at` (published right after its commit); each stream records arrival − `at`
+//! per event, and a stream missed an event when it lacks a `seq` some other stream received.
+//!
+//! `desk-fairness`: the round robin through the real store and the desk runner's sweep, with a
+//! clock the benchmark moves: conversations arrive between sweeps, agents close what they got,
+//! and a second pass sends some agents away and lets others go offline half-way; the assignment
+//! events of the conversations' logs are then counted per agent.
+
+use crate::bench::{
+    TempDir, config_toml, database_url, drop_pg_schema, free_addr, peak_rss_mb, wait_healthy,
+};
+use crate::demo;
+use balcao_domain::webhook::{InboundMessage, MessageContent, WebhookBatch};
+use balcao_domain::{ConversationId, Millis, UserId, WaId, WorkspaceId};
+use balcao_engine::bus::EventBus;
+use balcao_engine::desk::{DeskConfig, DeskRunner, PRESENCE_TTL_MS, online_since};
+use balcao_engine::outbox::Outbox;
+use balcao_engine::{Clock, SharedClock};
+use balcao_simulator::{InboundRequest, Simulator};
+use balcao_store::{
+    DeskEntry, DeskState, Distribution, InboxFilter, NewNumber, NewUser, NewWorkspace,
+    OptionNumber, OutOfHoursMode, QueueId, QueueSettings, Role, Store,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::task::JoinSet;
+
+const QUEUE_NAMES: [&str; 9] = [
+    "Financeiro",
+    "Suporte técnico",
+    "Comercial",
+    "Cancelamento",
+    "Instalação",
+    "Mudança de endereço",
+    "Ouvidoria",
+    "Empresas",
+    "Rural",
+];
+const AGENT_PASSWORD: &str = "bench-desk-senha";
+/// How often the open inbox sends its heartbeat (as `app.js` does).
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
+/// Streams are done once no desk event has arrived for this long after the last subscriber chose.
+const QUIET: Duration = Duration::from_secs(3);
+
+#[derive(clap::Args, Debug)]
+pub struct DeskBenchArgs {
+    /// `sqlite` or a `postgres://…` URL.
+    #[arg(long, default_value = "sqlite")]
+    pub database: String,
+    /// Agents logged in, each following the live stream.
+    #[arg(long, default_value_t = 500)]
+    pub agents: usize,
+    /// Queues the agents are spread over (1 to 9).
+    #[arg(long, default_value_t = 4)]
+    pub queues: usize,
+    /// New conversations per minute.
+    #[arg(long, default_value_t = 1000)]
+    pub per_minute: u64,
+    #[arg(long, default_value_t = 1)]
+    pub minutes: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FairnessBenchArgs {
+    /// `sqlite` or a `postgres://…` URL.
+    #[arg(long, default_value = "sqlite")]
+    pub database: String,
+    #[arg(long, default_value_t = 10_000)]
+    pub conversations: u32,
+    #[arg(long, default_value_t = 20)]
+    pub agents: u32,
+    /// Conversations arriving between two sweeps of the desk runner (not a multiple of the
+    /// agents, so the rotation has to carry over from one sweep to the next).
+    #[arg(long, default_value_t = 37)]
+    pub per_sweep: u32,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Unix milliseconds with the sub-millisecond part (arrival times).
+fn wall_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+// ---- bench desk: live streams ------------------------------------------------------------------
+
+/// `application/x-www-form-urlencoded` (the login form).
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_string(),
+                other => format!("%{other:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The value of cookie `name` among a response's `Set-Cookie` headers.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let pair = v.split(';').next()?;
+            let (k, value) = pair.split_once('=')?;
+            (k.trim() == name).then(|| value.trim().to_owned())
+        })
+}
+
+/// The CSRF token the inbox page hands its script (`<meta name="csrf-token" content="…">`).
+fn csrf_meta(html: &str) -> Option<String> {
+    let marker = "name=\"csrf-token\" content=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+/// A logged-in agent: the session cookie and the page's CSRF token.
+#[derive(Clone)]
+struct AgentSession {
+    cookie: String,
+    csrf: String,
+}
+
+/// Logs in as a browser does: the login form (its double-submit cookie), then the inbox page.
+async fn log_in(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> Result<AgentSession, String> {
+    let page = client
+        .get(format!("{base}/app/login"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let login_csrf = set_cookie(&page, balcao_web::session::LOGIN_COOKIE)
+        .ok_or("a página de login não entregou o cookie do formulário")?;
+    let body = form_encode(&[
+        ("email", email),
+        ("password", password),
+        ("_csrf", &login_csrf),
+        ("next", "/app"),
+    ]);
+    let response = client
+        .post(format!("{base}/app/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "cookie",
+            format!("{}={login_csrf}", balcao_web::session::LOGIN_COOKIE),
+        )
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = set_cookie(&response, balcao_web::session::SESSION_COOKIE)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| format!("login de {email} recusado ({})", response.status()))?;
+    let cookie = format!("{}={token}", balcao_web::session::SESSION_COOKIE);
+    let inbox = client
+        .get(format!("{base}/app"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let csrf = csrf_meta(&inbox).ok_or("a caixa de entrada não trouxe o token CSRF")?;
+    Ok(AgentSession { cookie, csrf })
+}
+
+async fn heartbeat(
+    client: &reqwest::Client,
+    base: &str,
+    agent: &AgentSession,
+) -> Result<(), String> {
+    let r = client
+        .post(format!("{base}/api/v1/desk/presence/heartbeat"))
+        .header("cookie", &agent.cookie)
+        .header(balcao_web::session::CSRF_HEADER, &agent.csrf)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("heartbeat recusado: {}", r.status()))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct EventData {
+    seq: Option<u64>,
+    at: Option<Millis>,
+}
+
+/// What one stream received.
+#[derive(Default)]
+struct StreamRecord {
+    /// `seq` of each `desk` / `message_out` event, in arrival order.
+    seen: Vec<u64>,
+    /// arrival − `at`, in ms, per event of `seen`.
+    latencies: Vec<f32>,
+    resyncs: u32,
+    logouts: u32,
+    presence: u32,
+    /// Events without `seq`/`at` (an app without the bus stamp).
+    unstamped: u32,
+    /// The server closed the stream before the end.
+    ended_early: bool,
+}
+
+impl StreamRecord {
+    fn absorb(&mut self, block: &str, arrival: f64, last_event: &AtomicI64) {
+        let mut name = "message";
+        let mut data = "";
+        for line in block.lines() {
+            if let Some(v) = line.strip_prefix("event:") {
+                name = v.trim();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data = v.trim();
+            }
+        }
+        match name {
+            "desk" | "message_out" => {
+                match serde_json::from_str::<EventData>(data) {
+                    Ok(EventData {
+                        seq: Some(seq),
+                        at: Some(at),
+                    }) => {
+                        self.seen.push(seq);
+                        self.latencies.push((arrival - at as f64) as f32);
+                    }
+                    _ => self.unstamped += 1,
+                }
+                last_event.store(arrival as i64, Ordering::Relaxed);
+            }
+            "resync" => self.resyncs += 1,
+            "logout" => self.logouts += 1,
+            "presence" => self.presence += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Follows `/app/events` until `stop`; tells `ready` once the stream is open (subscribed).
+async fn follow(
+    client: reqwest::Client,
+    url: String,
+    cookie: String,
+    ready: oneshot::Sender<Result<(), String>>,
+    mut stop: watch::Receiver<bool>,
+    last_event: Arc<AtomicI64>,
+) -> StreamRecord {
+    let mut record = StreamRecord::default();
+    let mut response = match client.get(&url).header("cookie", cookie).send().await {
+        Ok(r) if r.status().is_success() => r,
+        Ok(r) => {
+            let _ = ready.send(Err(format!("fluxo recusado: {}", r.status())));
+            return record;
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return record;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    let mut buffer = String::new();
+    loop {
+        let chunk = tokio::select! {
+            chunk = response.chunk() => chunk,
+            _ = stop.changed() => break,
+        };
+        match chunk {
+            Ok(Some(bytes)) => {
+                let arrival = wall_ms();
+                buffer.push_str(&String::from_utf8_lossy(&bytes));
+                while let Some(end) = buffer.find("\n\n") {
+                    let block: String = buffer.drain(..end + 2).collect();
+                    record.absorb(&block, arrival, &last_event);
+                }
+            }
+            Ok(None) | Err(_) => {
+                record.ended_early = true;
+                break;
+            }
+        }
+    }
+    record
+}
+
+/// Queues, and agents spread over them, created on the store before the server starts (one
+/// password hash for all: hashing 500 times would only slow the setup).
+async fn seed_staff(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    agents: usize,
+    queues: usize,
+) -> Result<Vec<String>, String> {
+    let now = balcao_domain::now_millis();
+    let mut queue_ids = Vec::new();
+    for (i, name) in QUEUE_NAMES.iter().take(queues).enumerate() {
+        let queue = store
+            .create_queue(
+                workspace,
+                &QueueSettings {
+                    option_number: OptionNumber::new(i as u32 + 1).ok_or("opção")?,
+                    name: (*name).into(),
+                    active: true,
+                    distribution: Distribution::RoundRobin,
+                    hours: None,
+                    out_of_hours: OutOfHoursMode::Wait,
+                    fallback_queue_id: None,
+                    accept_timeout_secs: None,
+                },
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        queue_ids.push(queue.id);
+    }
+    let password = balcao_web::session::NewPassword::parse(AGENT_PASSWORD)?;
+    let hash = balcao_web::session::hash_password(&password);
+    let mut members: Vec<Vec<UserId>> = vec![Vec::new(); queue_ids.len()];
+    let mut emails = Vec::with_capacity(agents);
+    for i in 0..agents {
+        let email = format!("agente{:03}@bench.balcao", i + 1);
+        let user = store
+            .create_user(
+                workspace,
+                NewUser {
+                    email: email.clone(),
+                    name: format!("Agente {:03}", i + 1),
+                    role: Role::Agent,
+                    password_hash: hash.clone(),
+                    // Nobody fills up during the run: this measures the fan-out, not capacity.
+                    max_chats: 50,
+                    hours: None,
+                },
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        members[i % queue_ids.len()].push(user.id);
+        emails.push(email);
+    }
+    for (queue, users) in queue_ids.iter().zip(&members) {
+        store
+            .set_queue_members(workspace, *queue, users)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(emails)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SubscriberOutcome {
+    Chose,
+    NoMenu,
+    Refused,
+}
+
+/// One subscriber: "oi", then, once the menu reached the phone, the queue's number.
+async fn subscriber(
+    sim: Arc<Simulator>,
+    wa_id: String,
+    option: usize,
+    to_menu: Arc<Mutex<Vec<f64>>>,
+) -> SubscriberOutcome {
+    let name = format!("Assinante {}", &wa_id[wa_id.len() - 4..]);
+    let started = Instant::now();
+    if sim
+        .send_inbound(InboundRequest::text(&wa_id, &name, "oi"))
+        .await
+        .is_err()
+    {
+        return SubscriberOutcome::Refused;
+    }
+    let deadline = started + Duration::from_secs(60);
+    loop {
+        let menu_arrived = sim.chat(&wa_id).is_some_and(|chat| {
+            chat.messages
+                .iter()
+                .any(|m| m.direction == balcao_simulator::Direction::Out)
+        });
+        if menu_arrived {
+            break;
+        }
+        if Instant::now() > deadline {
+            return SubscriberOutcome::NoMenu;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    to_menu
+        .lock()
+        .expect("menu times")
+        .push(started.elapsed().as_secs_f64() * 1000.0);
+    match sim
+        .send_inbound(InboundRequest::text(&wa_id, &name, &option.to_string()))
+        .await
+    {
+        Ok(_) => SubscriberOutcome::Chose,
+        Err(_) => SubscriberOutcome::Refused,
+    }
+}
+
+pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if !(1..=QUEUE_NAMES.len()).contains(&args.queues) {
+        return Err(format!("--queues deve ser de 1 a {}", QUEUE_NAMES.len()));
+    }
+    if args.agents == 0 || args.per_minute == 0 || args.minutes == 0 {
+        return Err("--agents, --per-minute e --minutes devem ser maiores que zero".into());
+    }
+    let dir = TempDir::new("balcao-bench-desk");
+    let db_url = database_url(&args.database, &dir.0).await?;
+    let backend = if db_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let app_addr = free_addr();
+    let base = format!("http://{app_addr}");
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
+    // The number's throughput is raised so WhatsApp's tier does not slow the menus down.
+    let mut setup = demo::demo_setup(app_addr, dir.0.join("data"), db_url.clone(), None, 1000);
+    setup.config.whatsapp.graph_base_url = format!("http://{sim_addr}/graph");
+    // Without the bot every new conversation goes straight to the queue menu.
+    setup.config.bot.enabled = false;
+    let config = setup.config;
+
+    println!(
+        "bench desk — banco: {backend}, {} núcleos, {} atendentes em {} filas, {} conversas/min por {} min",
+        cores(),
+        args.agents,
+        args.queues,
+        args.per_minute,
+        args.minutes
+    );
+
+    // Workspace, number, queues and agents before the server starts.
+    let seed_started = Instant::now();
+    let store = crate::app::open_store(db_url.as_deref(), &config.data_dir).await?;
+    let erp = balcao_engine::erp::ErpDirectory::new(
+        store.clone(),
+        crate::app::master_key(&config)?,
+        Arc::new(balcao_engine::SystemClock),
+    );
+    crate::app::provision(store.as_ref(), &config, &erp).await?;
+    let ws = store
+        .workspace_by_slug("demo")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("workspace demo ausente")?;
+    let emails = seed_staff(store.as_ref(), ws.id, args.agents, args.queues).await?;
+    drop(erp);
+    drop(store);
+    let seeded = seed_started.elapsed().as_secs_f64();
+
+    let sim = Simulator::new(setup.simulator.clone());
+    sim.spawn_workers();
+    let router = sim.router();
+    tokio::spawn(async move {
+        let _ = axum::serve(sim_listener, router).await;
+    });
+    let config_path = dir.0.join("balcao.toml");
+    std::fs::write(&config_path, config_toml(&config)).map_err(|e| e.to_string())?;
+    let mut child =
+        tokio::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("não foi possível iniciar o servidor: {e}"))?;
+    wait_healthy(app_addr).await?;
+    let pid = child.id().unwrap_or(0);
+
+    // Logins (argon2 on the server: a few at a time, as a shift starting).
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let login_started = Instant::now();
+    let permits = Arc::new(Semaphore::new(8));
+    let mut logins = JoinSet::new();
+    for (i, email) in emails.iter().enumerate() {
+        let (client, base, email, permits) =
+            (client.clone(), base.clone(), email.clone(), permits.clone());
+        logins.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (i, log_in(&client, &base, &email, AGENT_PASSWORD).await)
+        });
+    }
+    let mut sessions: Vec<Option<AgentSession>> = vec![None; emails.len()];
+    while let Some(joined) = logins.join_next().await {
+        let (i, result) = joined.map_err(|e| e.to_string())?;
+        sessions[i] = Some(result?);
+    }
+    let sessions: Vec<AgentSession> = sessions.into_iter().flatten().collect();
+    let logged_in = login_started.elapsed().as_secs_f64();
+
+    // One stream per agent; no overall timeout on these requests.
+    let stream_client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let last_event = Arc::new(AtomicI64::new(0));
+    let mut streams = Vec::with_capacity(sessions.len());
+    let mut readiness = Vec::with_capacity(sessions.len());
+    for agent in &sessions {
+        let (ready_tx, ready_rx) = oneshot::channel();
+        streams.push(tokio::spawn(follow(
+            stream_client.clone(),
+            format!("{base}/app/events"),
+            agent.cookie.clone(),
+            ready_tx,
+            stop_rx.clone(),
+            last_event.clone(),
+        )));
+        readiness.push(ready_rx);
+    }
+    for ready in readiness {
+        ready
+            .await
+            .map_err(|_| "um fluxo terminou antes de abrir".to_string())??;
+    }
+
+    // Everyone online, then a heartbeat per agent every 15 s, spread over the interval.
+    let mut first = JoinSet::new();
+    for agent in sessions.iter().cloned() {
+        let (client, base, permits) = (client.clone(), base.clone(), permits.clone());
+        first.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            heartbeat(&client, &base, &agent).await
+        });
+    }
+    while let Some(joined) = first.join_next().await {
+        joined.map_err(|e| e.to_string())??;
+    }
+    let heartbeat_failures = Arc::new(AtomicU64::new(0));
+    let beats = {
+        let (client, base, sessions, failures) = (
+            client.clone(),
+            base.clone(),
+            sessions.clone(),
+            heartbeat_failures.clone(),
+        );
+        tokio::spawn(async move {
+            let spacing = HEARTBEAT_EVERY / sessions.len().max(1) as u32;
+            loop {
+                for agent in &sessions {
+                    tokio::time::sleep(spacing).await;
+                    let (client, base, agent, failures) = (
+                        client.clone(),
+                        base.clone(),
+                        agent.clone(),
+                        failures.clone(),
+                    );
+                    tokio::spawn(async move {
+                        if heartbeat(&client, &base, &agent).await.is_err() {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    });
+                }
+            }
+        })
+    };
+    println!(
+        "  preparação: filas e atendentes gravados em {seeded:.1} s; {} logins (argon2) e páginas da caixa de entrada em {logged_in:.1} s; {} fluxos SSE abertos; todos online",
+        sessions.len(),
+        streams.len()
+    );
+    // Let the presence events settle before the load.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let total = args.per_minute * args.minutes;
+    let interval = Duration::from_secs_f64(60.0 / args.per_minute as f64);
+    let to_menu = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
+    let started = Instant::now();
+    let mut subscribers = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        tokio::time::sleep_until((started + interval * i as u32).into()).await;
+        let wa_id = format!("55119{:08}", 70_000_000 + i);
+        let option = (i as usize) % args.queues + 1;
+        subscribers.push(tokio::spawn(subscriber(
+            sim.clone(),
+            wa_id,
+            option,
+            to_menu.clone(),
+        )));
+    }
+    let offered = started.elapsed().as_secs_f64();
+    let mut outcomes = [0u64; 3];
+    for s in subscribers {
+        outcomes[s.await.unwrap_or(SubscriberOutcome::Refused) as usize] += 1;
+    }
+    let count = |o: SubscriberOutcome| outcomes[o as usize];
+    // Wait for the last assignments and notices to reach the streams.
+    let quiet_deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let since = wall_ms() - last_event.load(Ordering::Relaxed) as f64;
+        if since > QUIET.as_secs_f64() * 1000.0 || Instant::now() > quiet_deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rss = peak_rss_mb(pid);
+    let _ = stop_tx.send(true);
+    let mut records = Vec::with_capacity(streams.len());
+    for s in streams {
+        records.push(s.await.map_err(|e| e.to_string())?);
+    }
+    beats.abort();
+    let _ = child.kill().await;
+    let _ = child.wait().await;
+
+    // Every stream was open before the first conversation, so each should have every event.
+    let expected: HashSet<u64> = records
+        .iter()
+        .flat_map(|r| r.seen.iter().copied())
+        .collect();
+    let mut latencies: Vec<f64> = Vec::new();
+    let mut missing_streams = 0usize;
+    let mut missing_total = 0usize;
+    let mut duplicates = 0usize;
+    let mut delivered = 0usize;
+    for r in &records {
+        let distinct: HashSet<u64> = r.seen.iter().copied().collect();
+        duplicates += r.seen.len() - distinct.len();
+        delivered += r.seen.len();
+        let missing = expected.len() - distinct.len();
+        if missing > 0 || r.resyncs > 0 || r.ended_early || r.logouts > 0 {
+            missing_streams += 1;
+        }
+        missing_total += missing;
+        latencies.extend(r.latencies.iter().map(|l| f64::from(*l)));
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let mut menu_times = std::mem::take(&mut *to_menu.lock().expect("menu times"));
+    menu_times.sort_by(|a, b| a.total_cmp(b));
+    let resyncs: u32 = records.iter().map(|r| r.resyncs).sum();
+    let ended = records.iter().filter(|r| r.ended_early).count();
+    let unstamped: u32 = records.iter().map(|r| r.unstamped).sum();
+
+    println!(
+        "  conversas iniciadas: {total} em {offered:.1} s ({:.0}/min); escolheram a fila: {}; menu não chegou em 60 s: {}; recusadas: {}",
+        total as f64 / offered * 60.0,
+        count(SubscriberOutcome::Chose),
+        count(SubscriberOutcome::NoMenu),
+        count(SubscriberOutcome::Refused)
+    );
+    println!(
+        "  \"oi\" → primeira mensagem do menu no telefone: p50 {:.1} ms, p99 {:.1} ms, máx {:.1} ms",
+        percentile(&menu_times, 0.5),
+        percentile(&menu_times, 0.99),
+        menu_times.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "  eventos desk + message_out publicados: {}; entregas esperadas {} × {} fluxos = {}; entregues: {delivered} ({duplicates} em duplicidade)",
+        expected.len(),
+        expected.len(),
+        records.len(),
+        expected.len() * records.len()
+    );
+    println!(
+        "  commit → chegada em cada fluxo: p50 {:.1} ms, p99 {:.1} ms, p99,9 {:.1} ms, máx {:.1} ms ({} medidas; `at` tem resolução de 1 ms)",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 0.999),
+        latencies.last().copied().unwrap_or(f64::NAN),
+        latencies.len()
+    );
+    println!(
+        "  fluxos que perderam algum evento: {missing_streams} de {} ({missing_total} entregas faltando, {resyncs} resync, {ended} encerrados antes do fim{})",
+        records.len(),
+        if unstamped > 0 {
+            format!(", {unstamped} eventos sem seq/at")
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "  heartbeats recusados durante a carga: {}",
+        heartbeat_failures.load(Ordering::Relaxed)
+    );
+    println!(
+        "  RSS máximo do servidor: {:.1} MB",
+        rss.unwrap_or(f64::NAN)
+    );
+
+    // Where the conversations ended up.
+    let store = crate::app::open_store(db_url.as_deref(), &config.data_dir).await?;
+    let now = balcao_domain::now_millis();
+    let board = store
+        .desk_board(ws.id, online_since(now))
+        .await
+        .map_err(|e| e.to_string())?;
+    let assigned: u32 = board.queues.iter().map(|q| q.assigned).sum();
+    let queued: u32 = board.queues.iter().map(|q| q.queued).sum();
+    println!(
+        "  ao final: {assigned} conversas com atendentes, {queued} na fila, {} no menu",
+        board.in_menu
+    );
+    drop(store);
+    drop_pg_schema(&args.database, &dir.0).await;
+    if missing_total > 0 || resyncs > 0 || ended > 0 {
+        return Err(format!(
+            "{missing_streams} fluxos não receberam todos os eventos"
+        ));
+    }
+    Ok(())
+}
+
+// ---- bench desk-fairness --------------------------------------------------------------------------
+
+/// The benchmark's clock: moved by hand, so a departure does not wait 45 real seconds.
+struct BenchClock(AtomicI64);
+
+impl Clock for BenchClock {
+    fn now(&self) -> Millis {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl BenchClock {
+    fn advance(&self, millis: Millis) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
+    }
+}
+
+/// Agents who leave half-way in the departure pass.
+#[derive(Clone, Debug, Default)]
+struct Departures {
+    away: Vec<UserId>,
+    offline: Vec<UserId>,
+}
+
+impl Departures {
+    fn contains(&self, user: UserId) -> bool {
+        self.away.contains(&user) || self.offline.contains(&user)
+    }
+}
+
+struct PassResult {
+    agents: Vec<UserId>,
+    /// Assignments per agent over the whole pass (from the conversations' event logs).
+    total: BTreeMap<UserId, u32>,
+    /// Assignments per agent from the departure on.
+    after: BTreeMap<UserId, u32>,
+    departures: Departures,
+    /// Chats handed back to the queue by departing agents.
+    returned: u32,
+    /// Conversations never assigned.
+    unassigned: u32,
+    seconds: f64,
+    sweeps: u32,
+}
+
+fn spread(counts: impl Iterator<Item = u32>) -> (u32, u32) {
+    counts.fold((u32::MAX, 0), |(lo, hi), c| (lo.min(c), hi.max(c)))
+}
+
+/// One pass on a fresh database: `conversations` arrive `per_sweep` at a time; after each sweep
+/// every agent closes what they got. With `departures`, half-way a quarter of the agents go
+/// away and another quarter stop their heartbeats (the clock moves past the presence TTL)
+/// while holding the chats just given to them.
+async fn fairness_pass(args: &FairnessBenchArgs, departures: bool) -> Result<PassResult, String> {
+    let dir = TempDir::new("balcao-bench-fairness");
+    let db_url = database_url(&args.database, &dir.0).await?;
+    let result = run_pass(args, departures, db_url, &dir).await;
+    drop_pg_schema(&args.database, &dir.0).await;
+    result
+}
+
+async fn run_pass(
+    args: &FairnessBenchArgs,
+    departures: bool,
+    db_url: Option<String>,
+    dir: &TempDir,
+) -> Result<PassResult, String> {
+    let store: Arc<dyn Store> =
+        crate::app::open_store(db_url.as_deref(), &dir.0.join("data")).await?;
+    let clock = Arc::new(BenchClock(AtomicI64::new(balcao_domain::now_millis())));
+    let now = clock.now();
+    let ws = store
+        .create_workspace(NewWorkspace {
+            slug: "justa".into(),
+            name: "Provedor Justo".into(),
+            time_zone: "America/Sao_Paulo".into(),
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .id;
+    store
+        .create_number(
+            ws,
+            NewNumber {
+                phone_number_id: "bench-fairness".into(),
+                display_phone_number: "551140040001".into(),
+                waba_id: "bench-fairness-waba".into(),
+                throughput_mps: 80,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let queue: QueueId = store
+        .create_queue(
+            ws,
+            &QueueSettings {
+                option_number: OptionNumber::new(1).ok_or("opção")?,
+                name: "Financeiro".into(),
+                active: true,
+                distribution: Distribution::RoundRobin,
+                hours: None,
+                out_of_hours: OutOfHoursMode::Wait,
+                fallback_queue_id: None,
+                accept_timeout_secs: None,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .id;
+    let mut agents = Vec::new();
+    for i in 0..args.agents {
+        let user = store
+            .create_user(
+                ws,
+                NewUser {
+                    email: format!("agente{:02}@justa.balcao", i + 1),
+                    name: format!("Agente {:02}", i + 1),
+                    role: Role::Agent,
+                    // Never logs in: the hash is not used.
+                    password_hash: "-".into(),
+                    // Enough for a sweep's arrivals plus the chats departing agents hand back.
+                    max_chats: 10,
+                    hours: None,
+                },
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        agents.push(user.id);
+    }
+    store
+        .set_queue_members(ws, queue, &agents)
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let shared: SharedClock = clock.clone();
+    let bus = EventBus::default();
+    let outbox = Outbox::new(store.clone(), shared.clone(), bus.clone());
+    let runner = DeskRunner::new(
+        store.clone(),
+        outbox,
+        shared,
+        bus,
+        DeskConfig {
+            // Entries come in as handoffs (straight into the queue), written below.
+            bot_enabled: true,
+            ..DeskConfig::default()
+        },
+    );
+    let desk = runner.desk();
+
+    let quarter = (agents.len() / 4).max(1);
+    let leaving = Departures {
+        away: agents[agents.len() - 2 * quarter..agents.len() - quarter].to_vec(),
+        offline: agents[agents.len() - quarter..].to_vec(),
+    };
+    let mut departed: Option<Millis> = None;
+    let mut conversations: Vec<ConversationId> = Vec::with_capacity(args.conversations as usize);
+    let mut sweeps = 0u32;
+    let started = Instant::now();
+    let mut arrived = 0u32;
+    while arrived < args.conversations {
+        let n = args.per_sweep.min(args.conversations - arrived);
+        let now = clock.now();
+        // One delivery per subscriber, stored in one transaction as the ingestor does.
+        let deliveries: Vec<WebhookBatch> = (arrived..arrived + n)
+            .map(|i| {
+                let wa = format!("55119{:08}", 70_000_000 + i);
+                Ok(WebhookBatch {
+                    messages: vec![InboundMessage {
+                        phone_number_id: "bench-fairness".into(),
+                        wamid: format!("wamid.fair.{i}"),
+                        from: Some(WaId::parse(&wa).map_err(|e| e.to_string())?),
+                        user_id: None,
+                        profile_name: Some(format!("Assinante {i}")),
+                        timestamp: now,
+                        message_type: "text".into(),
+                        content: MessageContent::Text {
+                            body: "quero falar com o financeiro".into(),
+                        },
+                        context: None,
+                        referral: None,
+                        raw: serde_json::json!({"type": "text", "text": {"body": "quero falar com o financeiro"}}),
+                    }],
+                    ..Default::default()
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        let reports = store
+            .ingest(&deliveries, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        for report in reports {
+            let (Some((_, c)), Some(m)) = (
+                report.conversations.first().copied(),
+                report.new_messages.first().copied(),
+            ) else {
+                return Err("uma mensagem não abriu conversa".into());
+            };
+            // What a bot handoff to "Financeiro" does: straight into the queue.
+            store
+                .enter_desk(
+                    ws,
+                    c,
+                    DeskEntry {
+                        queue: Some(queue),
+                        summary: None,
+                        handled_up_to: Some(m),
+                        welcome: false,
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            conversations.push(c);
+        }
+        arrived += n;
+
+        for agent in &agents {
+            let gone = departed.is_some() && leaving.offline.contains(agent);
+            if !gone {
+                desk.heartbeat(ws, *agent)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        runner.sweep().await.map_err(|e| e.to_string())?;
+        sweeps += 1;
+
+        let depart_now = departures && departed.is_none() && arrived >= args.conversations / 2;
+        // Agents close what they got; at the departure, the leaving agents keep theirs
+        // unanswered (they go back to the queue: at once for "away", at the next sweep for
+        // the ones whose heartbeat stopped).
+        let assigned = store
+            .desk_inbox(
+                ws,
+                &InboxFilter {
+                    state: Some(DeskState::Assigned),
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        for item in assigned {
+            let Some(agent) = item.desk.agent_id else {
+                continue;
+            };
+            if depart_now && leaving.contains(agent) {
+                continue;
+            }
+            if departed.is_some() && leaving.contains(agent) {
+                // Should never happen; the event logs below count it.
+                continue;
+            }
+            desk.close(ws, agent, item.desk.conversation_id, "resolved")
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if depart_now {
+            for agent in &leaving.away {
+                desk.set_away(ws, *agent, true)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            // The others' last heartbeat falls out of the presence window.
+            clock.advance(PRESENCE_TTL_MS + 1_000);
+            departed = Some(clock.now());
+        }
+        // A sweep's arrivals at 1,000 conversations per minute.
+        clock.advance(Millis::from(args.per_sweep) * 60);
+    }
+    // The last ones: sweep until nothing waits.
+    for _ in 0..10 {
+        for agent in &agents {
+            if !(departed.is_some() && leaving.offline.contains(agent)) {
+                desk.heartbeat(ws, *agent)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        let stats = runner.sweep().await.map_err(|e| e.to_string())?;
+        sweeps += 1;
+        if stats.assigned == 0 {
+            break;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+
+    // Count from the conversations' logs: every assignment is an event.
+    let mut total: BTreeMap<UserId, u32> = agents.iter().map(|a| (*a, 0)).collect();
+    let mut after: BTreeMap<UserId, u32> = agents.iter().map(|a| (*a, 0)).collect();
+    let mut returned = 0u32;
+    let mut unassigned = 0u32;
+    for c in &conversations {
+        let mut assigned_once = false;
+        for event in store.events(ws, *c).await.map_err(|e| e.to_string())? {
+            match event.kind.as_str() {
+                "desk_assigned" => {
+                    assigned_once = true;
+                    let agent = UserId(event.data["agent_id"].as_i64().ok_or("agent_id")?);
+                    *total.entry(agent).or_default() += 1;
+                    if departed.is_some_and(|at| event.created_at >= at) {
+                        *after.entry(agent).or_default() += 1;
+                    }
+                }
+                "desk_returned" => returned += 1,
+                _ => {}
+            }
+        }
+        if !assigned_once {
+            unassigned += 1;
+        }
+    }
+    Ok(PassResult {
+        agents,
+        total,
+        after,
+        departures: if departed.is_some() {
+            leaving
+        } else {
+            Departures::default()
+        },
+        returned,
+        unassigned,
+        seconds,
+        sweeps,
+    })
+}
+
+fn counts_line(agents: &[UserId], counts: &BTreeMap<UserId, u32>) -> String {
+    agents
+        .iter()
+        .map(|a| counts.get(a).copied().unwrap_or(0).to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub async fn fairness(args: FairnessBenchArgs) -> Result<(), String> {
+    if args.agents < 4 || args.conversations == 0 || args.per_sweep == 0 {
+        return Err("use --agents ≥ 4, --conversations > 0 e --per-sweep > 0".into());
+    }
+    let backend = if args.database.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    println!(
+        "bench desk-fairness — banco: {backend}, {} conversas, {} atendentes iguais numa fila em rodízio, {} chegadas por varredura do distribuidor",
+        args.conversations, args.agents, args.per_sweep
+    );
+
+    let all = fairness_pass(&args, false).await?;
+    let (lo, hi) = spread(all.total.values().copied());
+    let assigned: u32 = all.total.values().sum();
+    println!(
+        "  todos online: {assigned} atribuições em {:.1} s ({:.0}/s, {} varreduras); sem atendente: {}",
+        all.seconds,
+        f64::from(assigned) / all.seconds,
+        all.sweeps,
+        all.unassigned
+    );
+    println!(
+        "    por atendente: {}",
+        counts_line(&all.agents, &all.total)
+    );
+    println!("    mín {lo}, máx {hi}, diferença {}", hi - lo);
+
+    let pass = fairness_pass(&args, true).await?;
+    let left = &pass.departures;
+    let staying: Vec<UserId> = pass
+        .agents
+        .iter()
+        .copied()
+        .filter(|a| !left.contains(*a))
+        .collect();
+    let to_departed: u32 = pass
+        .after
+        .iter()
+        .filter(|(a, _)| left.contains(**a))
+        .map(|(_, n)| *n)
+        .sum();
+    let (lo2, hi2) = spread(staying.iter().map(|a| pass.after[a]));
+    let (lo_all, hi_all) = spread(pass.total.values().copied());
+    let assigned2: u32 = pass.total.values().sum();
+    println!(
+        "  com saídas na metade ({} ausentes, {} sem heartbeat): {assigned2} atribuições em {:.1} s ({} varreduras); conversas devolvidas à fila: {}; sem atendente: {}",
+        left.away.len(),
+        left.offline.len(),
+        pass.seconds,
+        pass.sweeps,
+        pass.returned,
+        pass.unassigned
+    );
+    println!(
+        "    por atendente, no total: {}",
+        counts_line(&pass.agents, &pass.total)
+    );
+    println!(
+        "    por atendente, depois das saídas: {}",
+        counts_line(&pass.agents, &pass.after)
+    );
+    println!(
+        "    atribuições a ausentes ou offline depois das saídas: {to_departed}; entre os que ficaram: mín {lo2}, máx {hi2}, diferença {} (no total: mín {lo_all}, máx {hi_all})",
+        hi2 - lo2
+    );
+
+    if all.unassigned > 0 || pass.unassigned > 0 {
+        return Err("conversas ficaram sem atendente".into());
+    }
+    if to_departed > 0 {
+        return Err(format!(
+            "{to_departed} conversas atribuídas a atendentes ausentes ou offline"
+        ));
+    }
+    if hi - lo > 1 || hi2 - lo2 > 1 {
+        return Err("o rodízio não foi justo (diferença maior que 1)".into());
+    }
+    Ok(())
+}
