@@ -39,13 +39,18 @@ pub async fn run(command: UserCommand) -> Result<(), String> {
     })?;
     let config = Config::load(&args.config)?;
     let store = app::open_store(config.database_url.as_deref(), &config.data_dir).await?;
+    // The workspaces of the file exist before the first start of the server, as `serve` makes them.
+    let clock: balcao_engine::SharedClock = std::sync::Arc::new(balcao_engine::SystemClock);
+    let erp =
+        balcao_engine::erp::ErpDirectory::new(store.clone(), app::master_key(&config)?, clock);
+    app::provision(store.as_ref(), &config, &erp).await?;
     let workspace = store
         .workspace_by_slug(&args.workspace)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!(
-                "workspace {} não existe ainda: inicie o servidor uma vez com esta configuração",
+                "o workspace {} não está no arquivo de configuração",
                 args.workspace
             )
         })?;
