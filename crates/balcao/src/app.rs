@@ -288,6 +288,8 @@ pub struct Options {
     /// Run the billing ladder (proactive reminders): off unless configured, since it writes to
     /// subscribers on its own.
     pub ladder: bool,
+    /// The ladder's settings (the demo sets its business identity).
+    pub ladder_config: Arc<balcao_engine::ladder::LadderConfig>,
     pub payments: PaymentSyncConfig,
     pub ingest: IngestConfig,
     pub clock: SharedClock,
@@ -302,6 +304,7 @@ impl Default for Options {
             bot: BotConfig::default(),
             desk: true,
             ladder: false,
+            ladder_config: Default::default(),
             payments: PaymentSyncConfig::default(),
             ingest: IngestConfig::default(),
             clock: Arc::new(SystemClock),
@@ -342,6 +345,8 @@ pub struct RunningApp {
     pub outbox: Outbox,
     pub bus: EventBus,
     pub erp: ErpDirectory,
+    /// The billing ladder's runner (runs on demand too: the demo clock's advance).
+    pub ladder: balcao_engine::ladder::LadderRunner,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -441,10 +446,11 @@ pub async fn start(
         outbox: outbox.clone(),
         clock: clock.clone(),
         bus: bus.clone(),
-        config: Arc::new(balcao_engine::ladder::LadderConfig::default()),
+        config: options.ladder_config.clone(),
+        documents: Default::default(),
     };
     if options.ladder {
-        tasks.push(tokio::spawn(ladder.run(shutdown_rx.clone())));
+        tasks.push(tokio::spawn(ladder.clone().run(shutdown_rx.clone())));
     }
 
     let bot = BotRunner::new(
@@ -519,6 +525,7 @@ pub async fn start(
         outbox,
         bus,
         erp,
+        ladder,
         shutdown,
         tasks,
     })

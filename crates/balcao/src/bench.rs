@@ -32,6 +32,9 @@ pub enum BenchCommand {
     Desk(crate::bench_desk::DeskBenchArgs),
     /// Round-robin fairness and no assignments to away or offline agents.
     DeskFairness(crate::bench_desk::FairnessBenchArgs),
+    /// The billing ladder: planning a daily run over a large snapshot (time, peak memory) and,
+    /// with --send-rate, sending it (pace, duplicates, legal hours).
+    Ladder(crate::bench_ladder::LadderBenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -75,6 +78,7 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
         BenchCommand::Intents(args) => crate::bench_bot::intents(args).await,
         BenchCommand::Desk(args) => crate::bench_desk::desk(args).await,
         BenchCommand::DeskFairness(args) => crate::bench_desk::fairness(args).await,
+        BenchCommand::Ladder(args) => crate::bench_ladder::run(args).await,
     }
 }
 

@@ -102,6 +102,39 @@ fn wall_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Resident set of a process right now, in MB (VmRSS).
+fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The highest VmRSS seen every 100 ms until the task is stopped.
+fn sample_rss(pid: u32, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<f64> {
+    tokio::spawn(async move {
+        let mut peak = 0f64;
+        loop {
+            peak = peak.max(rss_mb(pid).unwrap_or(0.0));
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stop.changed() => return peak,
+            }
+        }
+    })
+}
+
+/// User + system CPU time of a process (`self` or a pid), in seconds.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is the 3rd, utime the 14th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Linux reports clock ticks of 1/100 s (USER_HZ) on every common platform.
+    Some((utime + stime) / 100.0)
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -517,8 +550,9 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
             .map_err(|e| format!("não foi possível iniciar o servidor: {e}"))?;
     wait_healthy(app_addr).await?;
     let pid = child.id().unwrap_or(0);
+    let rss_started = rss_mb(pid);
 
-    // Logins (argon2 on the server: a few at a time, as a shift starting).
+    // Logins: argon2 keeps a core busy per check, so one per core at a time (a shift starting).
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(60))
@@ -527,7 +561,7 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let login_started = Instant::now();
-    let permits = Arc::new(Semaphore::new(8));
+    let permits = Arc::new(Semaphore::new(cores().max(2)));
     let mut logins = JoinSet::new();
     for (i, email) in emails.iter().enumerate() {
         let (client, base, email, permits) =
@@ -544,6 +578,8 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
     }
     let sessions: Vec<AgentSession> = sessions.into_iter().flatten().collect();
     let logged_in = login_started.elapsed().as_secs_f64();
+    // argon2 takes 19 MiB per login check: the peak so far is the logins'.
+    let rss_logins = peak_rss_mb(pid);
 
     // One stream per agent; no overall timeout on these requests.
     let stream_client = reqwest::Client::builder()
@@ -574,8 +610,9 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
 
     // Everyone online, then a heartbeat per agent every 15 s, spread over the interval.
     let mut first = JoinSet::new();
-    for agent in sessions.iter().cloned() {
-        let (client, base, permits) = (client.clone(), base.clone(), permits.clone());
+    for agent in &sessions {
+        let (client, base, permits, agent) =
+            (client.clone(), base.clone(), permits.clone(), agent.clone());
         first.spawn(async move {
             let _permit = permits.acquire_owned().await;
             heartbeat(&client, &base, &agent).await
@@ -585,27 +622,31 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
         joined.map_err(|e| e.to_string())??;
     }
     let heartbeat_failures = Arc::new(AtomicU64::new(0));
+    let heartbeat_error: Arc<Mutex<Option<String>>> = Arc::default();
     let beats = {
-        let (client, base, sessions, failures) = (
+        let (client, base, sessions, failures, first_error) = (
             client.clone(),
             base.clone(),
             sessions.clone(),
             heartbeat_failures.clone(),
+            heartbeat_error.clone(),
         );
         tokio::spawn(async move {
             let spacing = HEARTBEAT_EVERY / sessions.len().max(1) as u32;
             loop {
                 for agent in &sessions {
                     tokio::time::sleep(spacing).await;
-                    let (client, base, agent, failures) = (
+                    let (client, base, agent, failures, first_error) = (
                         client.clone(),
                         base.clone(),
                         agent.clone(),
                         failures.clone(),
+                        first_error.clone(),
                     );
                     tokio::spawn(async move {
-                        if heartbeat(&client, &base, &agent).await.is_err() {
+                        if let Err(e) = heartbeat(&client, &base, &agent).await {
                             failures.fetch_add(1, Ordering::Relaxed);
+                            first_error.lock().expect("error").get_or_insert(e);
                         }
                     });
                 }
@@ -620,6 +661,10 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
     // Let the presence events settle before the load.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
+    let rss_before_load = rss_mb(pid);
+    let cpu_before = (cpu_seconds(&pid.to_string()), cpu_seconds("self"));
+    let (load_done_tx, load_done_rx) = watch::channel(false);
+    let load_sampler = sample_rss(pid, load_done_rx);
     let total = args.per_minute * args.minutes;
     let interval = Duration::from_secs_f64(60.0 / args.per_minute as f64);
     let to_menu = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
@@ -652,6 +697,13 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let rss = peak_rss_mb(pid);
+    let rss_end = rss_mb(pid);
+    let load_seconds = started.elapsed().as_secs_f64();
+    let server_cpu =
+        cpu_seconds(&pid.to_string()).unwrap_or(f64::NAN) - cpu_before.0.unwrap_or(0.0);
+    let own_cpu = cpu_seconds("self").unwrap_or(f64::NAN) - cpu_before.1.unwrap_or(0.0);
+    let _ = load_done_tx.send(true);
+    let rss_load_peak = load_sampler.await.unwrap_or(f64::NAN);
     let _ = stop_tx.send(true);
     let mut records = Vec::with_capacity(streams.len());
     for s in streams {
@@ -727,12 +779,32 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
         }
     );
     println!(
-        "  heartbeats recusados durante a carga: {}",
-        heartbeat_failures.load(Ordering::Relaxed)
+        "  heartbeats que falharam durante a carga: {}{}",
+        heartbeat_failures.load(Ordering::Relaxed),
+        heartbeat_error
+            .lock()
+            .expect("error")
+            .as_ref()
+            .map(|e| format!(" (o primeiro: {e})"))
+            .unwrap_or_default()
     );
     println!(
-        "  RSS máximo do servidor: {:.1} MB",
-        rss.unwrap_or(f64::NAN)
+        "  CPU durante a carga: servidor {:.1} s, este processo (simulador, atendentes, fluxos) {:.1} s, em {load_seconds:.1} s de relógio; carga média da máquina ao final: {}",
+        server_cpu,
+        own_cpu,
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_default()
+    );
+    let mb = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    println!(
+        "  RSS do servidor: {:.1} MB ao iniciar; pico {:.1} MB durante os logins (argon2); {:.1} MB antes da carga; pico {rss_load_peak:.1} MB durante a carga (amostras a cada 100 ms), {:.1} MB ao final; pico do processo (VmHWM) {:.1} MB",
+        mb(rss_started),
+        mb(rss_logins),
+        mb(rss_before_load),
+        mb(rss_end),
+        mb(rss)
     );
 
     // Where the conversations ended up.

@@ -62,7 +62,7 @@ pub fn spawn(
                     bus.publish(BusEvent::Resync);
                 }
             }
-            ListenEvent::Notification(_payload) => {}
+            ListenEvent::Notification(payload) => bridge::republish(&bus, node, payload),
             ListenEvent::Failed { error } => {
                 metrics::counter!(bridge::ERRORS_METRIC, "stage" => "listen").increment(1);
                 tracing::warn!(%error, "bus bridge: listening connection lost; reconnecting");

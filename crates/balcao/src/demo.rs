@@ -34,6 +34,10 @@ pub struct DemoArgs {
     /// Subscribers in the demo management system.
     #[arg(long, default_value_t = 200)]
     pub subscribers: usize,
+    /// Start the demo clock at this time (time travel for the billing ladder), e.g.
+    /// 2026-11-23T09:00:00-03:00; move it with POST /api/v1/demo/clock {"advance":"PT24H"}.
+    #[arg(long)]
+    pub clock: Option<String>,
 }
 
 pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
@@ -67,6 +71,10 @@ pub fn demo_templates() -> Vec<(TemplateConfig, SimTemplate)> {
             "Olá {{1}}, temos uma resposta sobre o seu atendimento. Responda esta mensagem para continuar.",
         ),
     ];
+    let ladder = crate::demo_clock::ladder_templates(
+        &balcao_ladder::PlanConfig::default(),
+        &crate::demo_clock::demo_ladder_config(),
+    );
     defs.iter()
         .map(|(name, category, body)| {
             (
@@ -89,6 +97,7 @@ pub fn demo_templates() -> Vec<(TemplateConfig, SimTemplate)> {
                 },
             )
         })
+        .chain(ladder)
         .collect()
 }
 
@@ -171,10 +180,20 @@ pub async fn start_fake_erp(
     subscribers: usize,
     seed: u64,
 ) -> Result<RunningFake, String> {
-    let system: FakeSystem = system.parse().map_err(|e| format!("{e:?}"))?;
     let today = jiff::Zoned::now()
         .with_time_zone(jiff::tz::TimeZone::get("America/Sao_Paulo").map_err(|e| e.to_string())?)
         .date();
+    start_fake_erp_on(system, subscribers, seed, today).await
+}
+
+/// [`start_fake_erp`] with the data set generated as of `today` (the demo clock's day).
+pub async fn start_fake_erp_on(
+    system: &str,
+    subscribers: usize,
+    seed: u64,
+    today: jiff::civil::Date,
+) -> Result<RunningFake, String> {
+    let system: FakeSystem = system.parse().map_err(|e| format!("{e:?}"))?;
     let data = DataSet::generate(subscribers, seed, today);
     balcao_erp_fake::try_start(
         system,
@@ -291,21 +310,39 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         args.api_token.clone(),
         80,
     );
-    let fake = start_fake_erp(&args.erp, args.subscribers, 2026).await?;
+    // Time travel (billing ladder): the clock starts at --clock and moves on request.
+    let demo_clock = crate::demo_clock::DemoClock::default();
+    if let Some(at) = &args.clock {
+        demo_clock.clock.set(crate::demo_clock::parse_instant(at)?);
+    }
+    let today = {
+        use balcao_engine::Clock;
+        jiff::Timestamp::from_millisecond(demo_clock.clock.now())
+            .map_err(|e| e.to_string())?
+            .to_zoned(jiff::tz::TimeZone::get("America/Sao_Paulo").map_err(|e| e.to_string())?)
+            .date()
+    };
+    let fake = start_fake_erp_on(&args.erp, args.subscribers, 2026, today).await?;
     attach_fake_erp(&mut setup, &fake);
     let store =
         app::open_store(setup.config.database_url.as_deref(), &setup.config.data_dir).await?;
     let simulator = Simulator::new(setup.simulator);
     simulator.spawn_workers();
+    let demo_clock = demo_clock.with_simulator(simulator.clone());
     let options = app::Options {
         extra_routes: Some(
             simulator
                 .router()
-                .merge(subscribers_route(fake.control.clone())),
+                .merge(subscribers_route(fake.control.clone()))
+                .merge(crate::demo_clock::clock_route(demo_clock.clone())),
         ),
+        clock: demo_clock.clock.clone(),
+        ladder: true,
+        ladder_config: std::sync::Arc::new(crate::demo_clock::demo_ladder_config()),
         ..Default::default()
     };
     let running = app::start(&setup.config, store.clone(), listener, options).await?;
+    let _ = demo_clock.ladder.set(running.ladder.clone());
     let workspace = store
         .workspace_by_slug("demo")
         .await
@@ -339,6 +376,10 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         "  Saúde e métricas:                              http://{addr}/healthz  http://{addr}/metrics"
     );
     println!("  Banco de dados:                                {database}");
+    println!(
+        "  Relógio da demonstração (régua de cobrança):   {}  (avance: curl -X POST -H 'Content-Type: application/json' -d '{{\"advance\":\"PT24H\"}}' http://{addr}/api/v1/demo/clock)",
+        crate::demo_clock::show(balcao_engine::Clock::now(demo_clock.clock.as_ref()))
+    );
     println!(
         "  Sistema de gestão de demonstração ({}):        {}",
         fake.system.as_str(),

@@ -264,7 +264,12 @@ async fn a_change_on_one_node_reaches_the_live_inbox_of_another_and_a_lost_liste
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     inbox_b.until("team").await;
 
     // B's listening connection dies (a failover, a proxy's idle timeout): notifications sent

@@ -117,3 +117,30 @@ impl Subscription {
         self.0.try_recv().map(|p| p.event)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn subscribers_get_each_event_numbered_and_stamped() {
+        let bus = EventBus::new(16);
+        let mut first = bus.subscribe();
+        let mut second = bus.subscribe();
+        let before = balcao_domain::now_millis();
+        bus.publish(BusEvent::TeamMessage {
+            workspace_id: WorkspaceId(1),
+        });
+        bus.publish(BusEvent::StatusesStored { count: 2 });
+        let a = first.recv_published().await.unwrap();
+        let b = first.recv_published().await.unwrap();
+        assert!(b.seq > a.seq, "sequence grows: {} then {}", a.seq, b.seq);
+        assert!(a.at >= before && a.at <= balcao_domain::now_millis());
+        // Every subscriber sees the same identity for the same event.
+        assert_eq!(second.recv_published().await.unwrap(), a);
+        assert_eq!(
+            second.recv().await.unwrap(),
+            BusEvent::StatusesStored { count: 2 }
+        );
+    }
+}

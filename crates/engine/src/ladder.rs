@@ -55,6 +55,8 @@ pub struct LadderConfig {
     pub page_size: u32,
     /// Template used for the thank-you outside the 24-hour window.
     pub thanks_template: String,
+    /// Template (first name) confirming a restored connection outside the 24-hour window.
+    pub restored_template: String,
 }
 
 impl Default for LadderConfig {
@@ -68,6 +70,7 @@ impl Default for LadderConfig {
             sync_ahead_days: 7,
             page_size: 5000,
             thanks_template: "cobranca_pagamento_confirmado".into(),
+            restored_template: "cobranca_conexao_restabelecida".into(),
         }
     }
 }
@@ -302,6 +305,23 @@ pub fn plan_rows(
     out
 }
 
+/// A pt_BR template with body parameters only (the payment notices' fallbacks).
+fn body_template(name: &str, params: Vec<String>) -> TemplateMessage {
+    TemplateMessage {
+        name: name.to_owned(),
+        language: "pt_BR".into(),
+        components: vec![TemplateComponent {
+            kind: TemplateComponentKind::Body,
+            sub_type: None,
+            index: None,
+            parameters: params
+                .into_iter()
+                .map(|text| TemplateParameter::Text { text })
+                .collect(),
+        }],
+    }
+}
+
 /// "João" from "JOÃO DA SILVA" (never the full name: the message may be read over a shoulder).
 pub fn first_name(full: &str) -> String {
     let word = full.split_whitespace().next().unwrap_or("cliente");
@@ -457,6 +477,35 @@ pub struct LadderRunner {
     pub clock: SharedClock,
     pub bus: EventBus,
     pub config: Arc<LadderConfig>,
+    /// Filled by [`LadderRunner::sync`]; `Default::default()` when constructing.
+    pub documents: SeenDocuments,
+}
+
+/// The customers' CPF/CNPJ as the last sync listed them: some systems (SGP) look an invoice up
+/// by the customer's document, which the snapshot does not keep, for the re-check before a send.
+#[derive(Clone, Default)]
+pub struct SeenDocuments(
+    Arc<std::sync::Mutex<HashMap<(WorkspaceId, String), balcao_domain::br::document::Document>>>,
+);
+
+impl SeenDocuments {
+    fn remember(&self, workspace: WorkspaceId, receivables: &[balcao_erp::Receivable]) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for r in receivables {
+            if let Some(document) = &r.customer.document {
+                map.insert((workspace, r.customer.erp_id.clone()), document.clone());
+            }
+        }
+    }
+
+    fn get(
+        &self,
+        workspace: WorkspaceId,
+        customer: &str,
+    ) -> Option<balcao_domain::br::document::Document> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(workspace, customer.to_owned())).cloned()
+    }
 }
 
 fn zone_today(now: Millis, zone: &str) -> Date {
@@ -507,12 +556,9 @@ impl LadderRunner {
         let until = today
             .checked_add(self.config.sync_ahead_days.days())
             .unwrap_or(today);
-        let rows: Vec<NewReceivable> = adapter
-            .receivables(from, until, &[])
-            .await?
-            .iter()
-            .map(receivable_row)
-            .collect();
+        let receivables = adapter.receivables(from, until, &[]).await?;
+        self.documents.remember(workspace, &receivables);
+        let rows: Vec<NewReceivable> = receivables.iter().map(receivable_row).collect();
         let written = self.store.upsert_receivables(workspace, &rows, now).await?;
         let closed = self
             .store
@@ -606,7 +652,7 @@ impl LadderRunner {
         let customer = Customer {
             system: adapter.system(),
             erp_id: r.customer_id.clone(),
-            document: None,
+            document: self.documents.get(workspace, &r.customer_id),
             name: r.customer_name.clone(),
             phones: Vec::new(),
             emails: Vec::new(),
@@ -735,12 +781,19 @@ impl LadderRunner {
                 br_date(r.due),
                 business.name
             );
+            let fallback = body_template(
+                &self.config.thanks_template,
+                vec![
+                    first_name(&r.customer_name),
+                    Brl::from_cents(r.amount_cents).format(),
+                ],
+            );
             self.notify(
                 workspace,
                 number,
                 &to,
-                &row,
                 text,
+                fallback,
                 &format!("ladder:thanks:{invoice_id}"),
             )
             .await?;
@@ -764,12 +817,16 @@ impl LadderRunner {
                             first_name(&r.customer_name),
                             business.name
                         );
+                        let fallback = body_template(
+                            &self.config.restored_template,
+                            vec![first_name(&r.customer_name)],
+                        );
                         self.notify(
                             workspace,
                             number,
                             &to,
-                            &row,
                             text,
+                            fallback,
                             &format!("ladder:restored:{invoice_id}"),
                         )
                         .await?;
@@ -789,34 +846,16 @@ impl LadderRunner {
         Ok(true)
     }
 
-    /// Free text inside the 24-hour window, else the thank-you template.
+    /// Free text inside the 24-hour window, else `fallback` (an approved template).
     async fn notify(
         &self,
         workspace: WorkspaceId,
         number: NumberId,
         to: &WaId,
-        row: &LadderReceivable,
         text: String,
+        fallback: TemplateMessage,
         key: &str,
     ) -> Result<(), LadderError> {
-        let r = &row.receivable;
-        let fallback = TemplateMessage {
-            name: self.config.thanks_template.clone(),
-            language: "pt_BR".into(),
-            components: vec![TemplateComponent {
-                kind: TemplateComponentKind::Body,
-                sub_type: None,
-                index: None,
-                parameters: vec![
-                    TemplateParameter::Text {
-                        text: first_name(&r.customer_name),
-                    },
-                    TemplateParameter::Text {
-                        text: Brl::from_cents(r.amount_cents).format(),
-                    },
-                ],
-            }],
-        };
         let request = SendRequest {
             number_id: number,
             to: to.clone(),
@@ -1172,6 +1211,7 @@ mod tests {
                 store,
                 clock,
                 bus,
+                documents: Default::default(),
                 config: Arc::new(LadderConfig {
                     business: BusinessIdentity {
                         name: "Fibra Boa Telecom".into(),
@@ -1239,22 +1279,27 @@ mod tests {
             .await
             .expect("number")
             .id;
-        let thanks = LadderConfig::default().thanks_template;
-        store
-            .upsert_template(
-                ws,
-                Template {
-                    number_id: number,
-                    name: thanks,
-                    language: "pt_BR".into(),
-                    category: "UTILITY".into(),
-                    status: "APPROVED".into(),
-                    body: String::new(),
-                    body_params: 2,
-                },
-            )
-            .await
-            .expect("template");
+        let defaults = LadderConfig::default();
+        for (name, body_params) in [
+            (defaults.thanks_template, 2),
+            (defaults.restored_template, 1),
+        ] {
+            store
+                .upsert_template(
+                    ws,
+                    Template {
+                        number_id: number,
+                        name,
+                        language: "pt_BR".into(),
+                        category: "UTILITY".into(),
+                        status: "APPROVED".into(),
+                        body: String::new(),
+                        body_params,
+                    },
+                )
+                .await
+                .expect("template");
+        }
         for ladder in PlanConfig::default().ladders.values() {
             for step in &ladder.steps {
                 store

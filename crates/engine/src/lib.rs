@@ -10,6 +10,7 @@
 
 pub mod bot;
 pub mod bus;
+pub mod clock;
 pub mod desk;
 pub mod erp;
 pub mod ingest;
@@ -21,6 +22,8 @@ pub mod sender;
 
 use balcao_domain::Millis;
 use std::sync::Arc;
+
+pub use clock::OffsetClock;
 
 /// The clock, injectable so tests and the demo can move time (later issues use it for ladders).
 pub trait Clock: Send + Sync + 'static {

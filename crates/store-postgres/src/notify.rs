@@ -118,7 +118,10 @@ impl PgNotifier {
     /// (it never completes). A lost connection is replaced at once, then with a backoff of up
     /// to 10 s while the database stays unreachable.
     pub async fn listen(&self, mut on_event: impl FnMut(ListenEvent<'_>)) {
-        let options = self.options.clone().application_name(LISTENER_APPLICATION_NAME);
+        let options = self
+            .options
+            .clone()
+            .application_name(LISTENER_APPLICATION_NAME);
         let mut first_attempt = true;
         let mut backoff = RETRY_FIRST;
         loop {
@@ -185,10 +188,7 @@ mod tests {
     fn the_public_schema_uses_the_plain_channel() {
         assert_eq!(channel_for_schema(Some("public")), "balcao_events");
         assert_eq!(channel_for_schema(None), "balcao_events");
-        assert_eq!(
-            channel_for_schema(Some("t_12_3")),
-            "balcao_events.t_12_3"
-        );
+        assert_eq!(channel_for_schema(Some("t_12_3")), "balcao_events.t_12_3");
     }
 
     #[test]

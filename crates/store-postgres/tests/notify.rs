@@ -60,7 +60,9 @@ async fn fresh_schema() -> Option<Schema> {
 }
 
 /// Starts `notifier.listen` in a task; what it hears comes out of the returned channel.
-fn listen(notifier: Arc<PgNotifier>) -> (mpsc::UnboundedReceiver<Heard>, tokio::task::JoinHandle<()>) {
+fn listen(
+    notifier: Arc<PgNotifier>,
+) -> (mpsc::UnboundedReceiver<Heard>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         notifier
@@ -92,14 +94,20 @@ async fn notifications_reach_the_same_schema_and_survive_a_killed_listener() {
     let channel = notifier.channel().await.unwrap().to_owned();
     assert_eq!(channel, channel_for_schema(Some(&schema.name)));
     let (mut heard, task) = listen(notifier.clone());
-    assert_eq!(next(&mut heard).await, Heard::Listening { reconnected: false });
+    assert_eq!(
+        next(&mut heard).await,
+        Heard::Listening { reconnected: false }
+    );
 
     // Another schema's notification, committed first, would arrive first if it leaked.
     let other = fresh_schema().await.unwrap();
     let elsewhere = PgNotifier::new(&other.url).unwrap();
     elsewhere.notify("de outro schema").await.unwrap();
     notifier.notify(r#"{"n":1}"#).await.unwrap();
-    assert_eq!(next(&mut heard).await, Heard::Notification(r#"{"n":1}"#.into()));
+    assert_eq!(
+        next(&mut heard).await,
+        Heard::Notification(r#"{"n":1}"#.into())
+    );
 
     // The listening backend is killed (as a failover or an idle-connection reaper would do).
     let admin = sqlx::PgPool::connect(&schema.url).await.unwrap();
@@ -114,9 +122,15 @@ async fn notifications_reach_the_same_schema_and_survive_a_killed_listener() {
     .unwrap();
     assert_eq!(killed, vec![true]);
     assert_eq!(next(&mut heard).await, Heard::Failed);
-    assert_eq!(next(&mut heard).await, Heard::Listening { reconnected: true });
+    assert_eq!(
+        next(&mut heard).await,
+        Heard::Listening { reconnected: true }
+    );
     notifier.notify("de novo").await.unwrap();
-    assert_eq!(next(&mut heard).await, Heard::Notification("de novo".into()));
+    assert_eq!(
+        next(&mut heard).await,
+        Heard::Notification("de novo".into())
+    );
 
     task.abort();
     admin.close().await;

@@ -245,12 +245,8 @@ pub fn republish(bus: &EventBus, own: NodeId, payload: &str) {
 /// waiting together go in as few payloads as `max_bytes` allows, repeated ones once. After a
 /// failed send or a lag, the next payload asks the peers to resync (sent alone after
 /// [`RESYNC_RETRY`] if no event comes).
-pub async fn forward<S, F, E>(
-    mut events: Subscription,
-    node: NodeId,
-    max_bytes: usize,
-    mut send: S,
-) where
+pub async fn forward<S, F, E>(mut events: Subscription, node: NodeId, max_bytes: usize, mut send: S)
+where
     S: FnMut(String) -> F,
     F: Future<Output = Result<(), E>>,
     E: fmt::Display,
@@ -426,7 +422,10 @@ mod tests {
         let bus = EventBus::new(16);
         let mut rx = bus.subscribe();
         republish(&bus, US, &encode(PEER, &[desk(2), team()], false, 7999)[0]);
-        assert_eq!(rx.try_recv().unwrap(), BusEvent::FromPeer(Box::new(desk(2))));
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            BusEvent::FromPeer(Box::new(desk(2)))
+        );
         assert_eq!(rx.try_recv().unwrap(), BusEvent::FromPeer(Box::new(team())));
         republish(&bus, US, &encode(US, &[desk(3)], false, 7999)[0]);
         assert!(rx.try_recv().is_err(), "our own notification came back");
@@ -462,8 +461,7 @@ mod tests {
             async move { outcome }
         })
         .await;
-        let sent = sent.lock().unwrap().clone();
-        sent
+        sent.lock().unwrap().clone()
     }
 
     fn decoded(payload: &str) -> Incoming {
