@@ -17,11 +17,12 @@
 use crate::bench::{
     TempDir, config_toml, database_url, drop_pg_schema, free_addr, peak_rss_mb, wait_healthy,
 };
+use crate::config::Config;
 use crate::demo;
 use balcao_domain::webhook::{InboundMessage, MessageContent, WebhookBatch};
 use balcao_domain::{ConversationId, Millis, UserId, WaId, WorkspaceId};
 use balcao_engine::bus::EventBus;
-use balcao_engine::desk::{DeskConfig, DeskRunner, PRESENCE_TTL_MS, online_since};
+use balcao_engine::desk::{Desk, DeskConfig, DeskRunner, PRESENCE_TTL_MS, online_since};
 use balcao_engine::outbox::Outbox;
 use balcao_engine::{Clock, SharedClock};
 use balcao_simulator::{InboundRequest, Simulator};
@@ -485,34 +486,40 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
     }
     let dir = TempDir::new("balcao-bench-desk");
     let db_url = database_url(&args.database, &dir.0).await?;
-    let backend = if db_url.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let result = run_desk(&args, &dir, db_url).await;
+    drop_pg_schema(&args.database, &dir.0).await;
+    result
+}
+
+/// The server under test (a `balcao serve` child) and what the benchmark needs to reach it.
+struct DeskServer {
+    child: tokio::process::Child,
+    pid: u32,
+    base: String,
+    workspace: WorkspaceId,
+    config: Config,
+    emails: Vec<String>,
+    simulator: Arc<Simulator>,
+}
+
+/// Seeds the workspace, queues and agents, starts the simulator (in this process) and the
+/// server (a child process, bot off so every new conversation goes to the queue menu).
+async fn start_desk_server(
+    args: &DeskBenchArgs,
+    dir: &TempDir,
+    db_url: Option<String>,
+) -> Result<(DeskServer, f64), String> {
     let app_addr = free_addr();
-    let base = format!("http://{app_addr}");
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
     let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
     // The number's throughput is raised so WhatsApp's tier does not slow the menus down.
-    let mut setup = demo::demo_setup(app_addr, dir.0.join("data"), db_url.clone(), None, 1000);
-    setup.config.whatsapp.graph_base_url = format!("http://{sim_addr}/graph");
-    // Without the bot every new conversation goes straight to the queue menu.
-    setup.config.bot.enabled = false;
-    let config = setup.config;
+    let setup = demo::demo_setup(app_addr, dir.0.join("data"), db_url.clone(), None, 1000);
+    let mut config = setup.config;
+    config.whatsapp.graph_base_url = format!("http://{sim_addr}/graph");
+    config.bot.enabled = false;
 
-    println!(
-        "bench desk — banco: {backend}, {} núcleos, {} atendentes em {} filas, {} conversas/min por {} min",
-        cores(),
-        args.agents,
-        args.queues,
-        args.per_minute,
-        args.minutes
-    );
-
-    // Workspace, number, queues and agents before the server starts.
     let seed_started = Instant::now();
     let store = crate::app::open_store(db_url.as_deref(), &config.data_dir).await?;
     let erp = balcao_engine::erp::ErpDirectory::new(
@@ -521,51 +528,65 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
         Arc::new(balcao_engine::SystemClock),
     );
     crate::app::provision(store.as_ref(), &config, &erp).await?;
-    let ws = store
+    let workspace = store
         .workspace_by_slug("demo")
         .await
         .map_err(|e| e.to_string())?
-        .ok_or("workspace demo ausente")?;
-    let emails = seed_staff(store.as_ref(), ws.id, args.agents, args.queues).await?;
+        .ok_or("workspace demo ausente")?
+        .id;
+    let emails = seed_staff(store.as_ref(), workspace, args.agents, args.queues).await?;
+    let seeded = seed_started.elapsed().as_secs_f64();
     drop(erp);
     drop(store);
-    let seeded = seed_started.elapsed().as_secs_f64();
 
-    let sim = Simulator::new(setup.simulator.clone());
-    sim.spawn_workers();
-    let router = sim.router();
+    let simulator = Simulator::new(setup.simulator);
+    simulator.spawn_workers();
+    let router = simulator.router();
     tokio::spawn(async move {
         let _ = axum::serve(sim_listener, router).await;
     });
     let config_path = dir.0.join("balcao.toml");
     std::fs::write(&config_path, config_toml(&config)).map_err(|e| e.to_string())?;
-    let mut child =
-        tokio::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            .args(["serve", "--config"])
-            .arg(&config_path)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("não foi possível iniciar o servidor: {e}"))?;
+    let child = tokio::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .args(["serve", "--config"])
+        .arg(&config_path)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("não foi possível iniciar o servidor: {e}"))?;
     wait_healthy(app_addr).await?;
     let pid = child.id().unwrap_or(0);
-    let rss_started = rss_mb(pid);
+    Ok((
+        DeskServer {
+            child,
+            pid,
+            base: format!("http://{app_addr}"),
+            workspace,
+            config,
+            emails,
+            simulator,
+        },
+        seeded,
+    ))
+}
 
-    // Logins: argon2 keeps a core busy per check, so one per core at a time (a shift starting).
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(64)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let login_started = Instant::now();
+/// Logs every agent in, one per core at a time: argon2 keeps a core busy per check (a shift
+/// starting, not a stampede).
+async fn log_in_all(
+    client: &reqwest::Client,
+    base: &str,
+    emails: &[String],
+) -> Result<Vec<AgentSession>, String> {
     let permits = Arc::new(Semaphore::new(cores().max(2)));
     let mut logins = JoinSet::new();
     for (i, email) in emails.iter().enumerate() {
-        let (client, base, email, permits) =
-            (client.clone(), base.clone(), email.clone(), permits.clone());
+        let (client, base, email, permits) = (
+            client.clone(),
+            base.to_owned(),
+            email.clone(),
+            permits.clone(),
+        );
         logins.spawn(async move {
             let _permit = permits.acquire_owned().await;
             (i, log_in(&client, &base, &email, AGENT_PASSWORD).await)
@@ -576,95 +597,170 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
         let (i, result) = joined.map_err(|e| e.to_string())?;
         sessions[i] = Some(result?);
     }
-    let sessions: Vec<AgentSession> = sessions.into_iter().flatten().collect();
-    let logged_in = login_started.elapsed().as_secs_f64();
-    // argon2 takes 19 MiB per login check: the peak so far is the logins'.
-    let rss_logins = peak_rss_mb(pid);
+    Ok(sessions.into_iter().flatten().collect())
+}
 
-    // One stream per agent; no overall timeout on these requests.
-    let stream_client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let last_event = Arc::new(AtomicI64::new(0));
-    let mut streams = Vec::with_capacity(sessions.len());
-    let mut readiness = Vec::with_capacity(sessions.len());
-    for agent in &sessions {
-        let (ready_tx, ready_rx) = oneshot::channel();
-        streams.push(tokio::spawn(follow(
-            stream_client.clone(),
-            format!("{base}/app/events"),
-            agent.cookie.clone(),
-            ready_tx,
-            stop_rx.clone(),
-            last_event.clone(),
-        )));
-        readiness.push(ready_rx);
-    }
-    for ready in readiness {
-        ready
-            .await
-            .map_err(|_| "um fluxo terminou antes de abrir".to_string())??;
-    }
+/// The agents' live streams, all subscribed before the load starts.
+struct Streams {
+    tasks: Vec<tokio::task::JoinHandle<StreamRecord>>,
+    stop: watch::Sender<bool>,
+    /// Arrival (unix ms) of the latest desk event on any stream.
+    last_event: Arc<AtomicI64>,
+}
 
-    // Everyone online, then a heartbeat per agent every 15 s, spread over the interval.
-    let mut first = JoinSet::new();
-    for agent in &sessions {
-        let (client, base, permits, agent) =
-            (client.clone(), base.clone(), permits.clone(), agent.clone());
-        first.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            heartbeat(&client, &base, &agent).await
-        });
-    }
-    while let Some(joined) = first.join_next().await {
-        joined.map_err(|e| e.to_string())??;
-    }
-    let heartbeat_failures = Arc::new(AtomicU64::new(0));
-    let heartbeat_error: Arc<Mutex<Option<String>>> = Arc::default();
-    let beats = {
-        let (client, base, sessions, failures, first_error) = (
-            client.clone(),
-            base.clone(),
-            sessions.clone(),
-            heartbeat_failures.clone(),
-            heartbeat_error.clone(),
-        );
-        tokio::spawn(async move {
-            let spacing = HEARTBEAT_EVERY / sessions.len().max(1) as u32;
-            loop {
-                for agent in &sessions {
-                    tokio::time::sleep(spacing).await;
-                    let (client, base, agent, failures, first_error) = (
-                        client.clone(),
-                        base.clone(),
-                        agent.clone(),
-                        failures.clone(),
-                        first_error.clone(),
-                    );
-                    tokio::spawn(async move {
-                        if let Err(e) = heartbeat(&client, &base, &agent).await {
-                            failures.fetch_add(1, Ordering::Relaxed);
-                            first_error.lock().expect("error").get_or_insert(e);
-                        }
-                    });
-                }
-            }
+impl Streams {
+    async fn open(base: &str, sessions: &[AgentSession]) -> Result<Streams, String> {
+        // No overall timeout on these requests: they last the whole run.
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let (stop, stop_rx) = watch::channel(false);
+        let last_event = Arc::new(AtomicI64::new(0));
+        let mut tasks = Vec::with_capacity(sessions.len());
+        let mut readiness = Vec::with_capacity(sessions.len());
+        for agent in sessions {
+            let (ready_tx, ready_rx) = oneshot::channel();
+            tasks.push(tokio::spawn(follow(
+                client.clone(),
+                format!("{base}/app/events"),
+                agent.cookie.clone(),
+                ready_tx,
+                stop_rx.clone(),
+                last_event.clone(),
+            )));
+            readiness.push(ready_rx);
+        }
+        for ready in readiness {
+            ready
+                .await
+                .map_err(|_| "um fluxo terminou antes de abrir".to_string())??;
+        }
+        Ok(Streams {
+            tasks,
+            stop,
+            last_event,
         })
-    };
-    println!(
-        "  preparação: filas e atendentes gravados em {seeded:.1} s; {} logins (argon2) e páginas da caixa de entrada em {logged_in:.1} s; {} fluxos SSE abertos; todos online",
-        sessions.len(),
-        streams.len()
-    );
-    // Let the presence events settle before the load.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 
-    let rss_before_load = rss_mb(pid);
+    /// Waits until no desk event arrived for [`QUIET`] (at most a minute).
+    async fn wait_quiet(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while wall_ms() - (self.last_event.load(Ordering::Relaxed) as f64)
+            < QUIET.as_secs_f64() * 1000.0
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn close(self) -> Result<Vec<StreamRecord>, String> {
+        let _ = self.stop.send(true);
+        let mut records = Vec::with_capacity(self.tasks.len());
+        for task in self.tasks {
+            records.push(task.await.map_err(|e| e.to_string())?);
+        }
+        Ok(records)
+    }
+}
+
+/// The open inboxes' heartbeats: everyone at once first, then each agent every 15 s, spread
+/// over the interval as independent tabs would be.
+struct Heartbeats {
+    task: tokio::task::JoinHandle<()>,
+    failures: Arc<AtomicU64>,
+    first_error: Arc<Mutex<Option<String>>>,
+}
+
+impl Heartbeats {
+    async fn start(
+        client: &reqwest::Client,
+        base: &str,
+        sessions: &[AgentSession],
+    ) -> Result<Heartbeats, String> {
+        let permits = Arc::new(Semaphore::new(8));
+        let mut first = JoinSet::new();
+        for agent in sessions {
+            let (client, base, permits, agent) = (
+                client.clone(),
+                base.to_owned(),
+                permits.clone(),
+                agent.clone(),
+            );
+            first.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                heartbeat(&client, &base, &agent).await
+            });
+        }
+        while let Some(joined) = first.join_next().await {
+            joined.map_err(|e| e.to_string())??;
+        }
+        let failures = Arc::new(AtomicU64::new(0));
+        let first_error: Arc<Mutex<Option<String>>> = Arc::default();
+        let task = {
+            let (client, base, sessions) = (client.clone(), base.to_owned(), sessions.to_vec());
+            let (failures, first_error) = (failures.clone(), first_error.clone());
+            tokio::spawn(async move {
+                let spacing = HEARTBEAT_EVERY / sessions.len().max(1) as u32;
+                loop {
+                    for agent in &sessions {
+                        tokio::time::sleep(spacing).await;
+                        let (client, base, agent) = (client.clone(), base.clone(), agent.clone());
+                        let (failures, first_error) = (failures.clone(), first_error.clone());
+                        tokio::spawn(async move {
+                            if let Err(e) = heartbeat(&client, &base, &agent).await {
+                                failures.fetch_add(1, Ordering::Relaxed);
+                                first_error.lock().expect("error").get_or_insert(e);
+                            }
+                        });
+                    }
+                }
+            })
+        };
+        Ok(Heartbeats {
+            task,
+            failures,
+            first_error,
+        })
+    }
+
+    /// Stops; returns the failures and the first one's reason.
+    fn stop(self) -> (u64, Option<String>) {
+        self.task.abort();
+        let first = self.first_error.lock().expect("error").take();
+        (self.failures.load(Ordering::Relaxed), first)
+    }
+}
+
+/// What the subscribers saw and what the server used while they arrived.
+struct LoadFigures {
+    total: u64,
+    /// Seconds taken to start them all (the offered rate).
+    offered: f64,
+    outcomes: [u64; 3],
+    /// "oi" sent → first menu message on the phone, sorted, ms.
+    to_menu: Vec<f64>,
+    /// From the first subscriber to the streams going quiet.
+    seconds: f64,
+    server_cpu: f64,
+    own_cpu: f64,
+    rss_before: Option<f64>,
+    rss_peak: f64,
+    rss_end: Option<f64>,
+}
+
+/// Subscribers open conversations at the configured rate (open loop) until all have chosen a
+/// queue, then the streams are given time to receive the last events.
+async fn run_load(
+    args: &DeskBenchArgs,
+    simulator: &Arc<Simulator>,
+    pid: u32,
+    streams: &Streams,
+) -> LoadFigures {
+    let rss_before = rss_mb(pid);
     let cpu_before = (cpu_seconds(&pid.to_string()), cpu_seconds("self"));
-    let (load_done_tx, load_done_rx) = watch::channel(false);
-    let load_sampler = sample_rss(pid, load_done_rx);
+    let (sampler_stop, sampler_rx) = watch::channel(false);
+    let sampler = sample_rss(pid, sampler_rx);
     let total = args.per_minute * args.minutes;
     let interval = Duration::from_secs_f64(60.0 / args.per_minute as f64);
     let to_menu = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
@@ -675,7 +771,7 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
         let wa_id = format!("55119{:08}", 70_000_000 + i);
         let option = (i as usize) % args.queues + 1;
         subscribers.push(tokio::spawn(subscriber(
-            sim.clone(),
+            simulator.clone(),
             wa_id,
             option,
             to_menu.clone(),
@@ -686,112 +782,193 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
     for s in subscribers {
         outcomes[s.await.unwrap_or(SubscriberOutcome::Refused) as usize] += 1;
     }
-    let count = |o: SubscriberOutcome| outcomes[o as usize];
-    // Wait for the last assignments and notices to reach the streams.
-    let quiet_deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let since = wall_ms() - last_event.load(Ordering::Relaxed) as f64;
-        if since > QUIET.as_secs_f64() * 1000.0 || Instant::now() > quiet_deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let rss = peak_rss_mb(pid);
-    let rss_end = rss_mb(pid);
-    let load_seconds = started.elapsed().as_secs_f64();
+    streams.wait_quiet().await;
+    let seconds = started.elapsed().as_secs_f64();
     let server_cpu =
         cpu_seconds(&pid.to_string()).unwrap_or(f64::NAN) - cpu_before.0.unwrap_or(0.0);
     let own_cpu = cpu_seconds("self").unwrap_or(f64::NAN) - cpu_before.1.unwrap_or(0.0);
-    let _ = load_done_tx.send(true);
-    let rss_load_peak = load_sampler.await.unwrap_or(f64::NAN);
-    let _ = stop_tx.send(true);
-    let mut records = Vec::with_capacity(streams.len());
-    for s in streams {
-        records.push(s.await.map_err(|e| e.to_string())?);
+    let rss_end = rss_mb(pid);
+    let _ = sampler_stop.send(true);
+    let rss_peak = sampler.await.unwrap_or(f64::NAN);
+    let mut to_menu = std::mem::take(&mut *to_menu.lock().expect("menu times"));
+    to_menu.sort_by(|a, b| a.total_cmp(b));
+    LoadFigures {
+        total,
+        offered,
+        outcomes,
+        to_menu,
+        seconds,
+        server_cpu,
+        own_cpu,
+        rss_before,
+        rss_peak,
+        rss_end,
     }
-    beats.abort();
-    let _ = child.kill().await;
-    let _ = child.wait().await;
+}
 
-    // Every stream was open before the first conversation, so each should have every event.
-    let expected: HashSet<u64> = records
-        .iter()
-        .flat_map(|r| r.seen.iter().copied())
-        .collect();
-    let mut latencies: Vec<f64> = Vec::new();
-    let mut missing_streams = 0usize;
-    let mut missing_total = 0usize;
-    let mut duplicates = 0usize;
-    let mut delivered = 0usize;
-    for r in &records {
-        let distinct: HashSet<u64> = r.seen.iter().copied().collect();
-        duplicates += r.seen.len() - distinct.len();
-        delivered += r.seen.len();
-        let missing = expected.len() - distinct.len();
-        if missing > 0 || r.resyncs > 0 || r.ended_early || r.logouts > 0 {
-            missing_streams += 1;
+/// The streams' records put together: every stream was open before the first conversation,
+/// so each should have received every event some stream received.
+#[derive(Debug, Default, PartialEq)]
+struct FanOut {
+    /// Distinct events (`seq`) received by any stream.
+    events: usize,
+    streams: usize,
+    delivered: usize,
+    duplicates: usize,
+    /// Deliveries missing, summed over the streams.
+    missing: usize,
+    /// Streams that missed an event, were told to resync, or ended early.
+    incomplete_streams: usize,
+    resyncs: u32,
+    ended_early: usize,
+    unstamped: u32,
+    /// arrival − `at` per delivery, sorted, ms.
+    latencies: Vec<f64>,
+}
+
+impl FanOut {
+    fn of(records: &[StreamRecord]) -> FanOut {
+        let expected: HashSet<u64> = records
+            .iter()
+            .flat_map(|r| r.seen.iter().copied())
+            .collect();
+        let mut fan = FanOut {
+            events: expected.len(),
+            streams: records.len(),
+            ..FanOut::default()
+        };
+        for r in records {
+            let distinct: HashSet<u64> = r.seen.iter().copied().collect();
+            fan.delivered += r.seen.len();
+            fan.duplicates += r.seen.len() - distinct.len();
+            let missing = expected.len() - distinct.len();
+            fan.missing += missing;
+            if missing > 0 || r.resyncs > 0 || r.ended_early || r.logouts > 0 {
+                fan.incomplete_streams += 1;
+            }
+            fan.resyncs += r.resyncs;
+            fan.ended_early += usize::from(r.ended_early);
+            fan.unstamped += r.unstamped;
+            fan.latencies
+                .extend(r.latencies.iter().map(|l| f64::from(*l)));
         }
-        missing_total += missing;
-        latencies.extend(r.latencies.iter().map(|l| f64::from(*l)));
+        fan.latencies.sort_by(|a, b| a.total_cmp(b));
+        fan
     }
-    latencies.sort_by(|a, b| a.total_cmp(b));
-    let mut menu_times = std::mem::take(&mut *to_menu.lock().expect("menu times"));
-    menu_times.sort_by(|a, b| a.total_cmp(b));
-    let resyncs: u32 = records.iter().map(|r| r.resyncs).sum();
-    let ended = records.iter().filter(|r| r.ended_early).count();
-    let unstamped: u32 = records.iter().map(|r| r.unstamped).sum();
 
+    fn complete(&self) -> bool {
+        self.incomplete_streams == 0 && self.unstamped == 0
+    }
+}
+
+async fn run_desk(
+    args: &DeskBenchArgs,
+    dir: &TempDir,
+    db_url: Option<String>,
+) -> Result<(), String> {
     println!(
-        "  conversas iniciadas: {total} em {offered:.1} s ({:.0}/min); escolheram a fila: {}; menu não chegou em 60 s: {}; recusadas: {}",
-        total as f64 / offered * 60.0,
+        "bench desk — banco: {}, {} núcleos, {} atendentes em {} filas, {} conversas/min por {} min",
+        if db_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
+        cores(),
+        args.agents,
+        args.queues,
+        args.per_minute,
+        args.minutes
+    );
+    let (mut server, seeded) = start_desk_server(args, dir, db_url.clone()).await?;
+    let pid = server.pid;
+    let rss_started = rss_mb(pid);
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let login_started = Instant::now();
+    let sessions = log_in_all(&client, &server.base, &server.emails).await?;
+    let logged_in = login_started.elapsed().as_secs_f64();
+    // argon2 takes 19 MiB per check: the peak so far is the logins'.
+    let rss_logins = peak_rss_mb(pid);
+    let streams = Streams::open(&server.base, &sessions).await?;
+    let heartbeats = Heartbeats::start(&client, &server.base, &sessions).await?;
+    println!(
+        "  preparação: filas e atendentes gravados em {seeded:.1} s; {} logins (argon2) e páginas da caixa de entrada em {logged_in:.1} s; {} fluxos SSE abertos; todos online",
+        sessions.len(),
+        streams.tasks.len()
+    );
+    // Let the presence events settle before the load.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let load = run_load(args, &server.simulator, pid, &streams).await;
+    let rss_peak_process = peak_rss_mb(pid);
+    let records = streams.close().await?;
+    let (heartbeat_failures, heartbeat_error) = heartbeats.stop();
+    let _ = server.child.kill().await;
+    let _ = server.child.wait().await;
+    let fan = FanOut::of(&records);
+
+    let count = |o: SubscriberOutcome| load.outcomes[o as usize];
+    println!(
+        "  conversas iniciadas: {} em {:.1} s ({:.0}/min); escolheram a fila: {}; menu não chegou em 60 s: {}; recusadas: {}",
+        load.total,
+        load.offered,
+        load.total as f64 / load.offered * 60.0,
         count(SubscriberOutcome::Chose),
         count(SubscriberOutcome::NoMenu),
         count(SubscriberOutcome::Refused)
     );
     println!(
         "  \"oi\" → primeira mensagem do menu no telefone: p50 {:.1} ms, p99 {:.1} ms, máx {:.1} ms",
-        percentile(&menu_times, 0.5),
-        percentile(&menu_times, 0.99),
-        menu_times.last().copied().unwrap_or(f64::NAN)
+        percentile(&load.to_menu, 0.5),
+        percentile(&load.to_menu, 0.99),
+        load.to_menu.last().copied().unwrap_or(f64::NAN)
     );
     println!(
-        "  eventos desk + message_out publicados: {}; entregas esperadas {} × {} fluxos = {}; entregues: {delivered} ({duplicates} em duplicidade)",
-        expected.len(),
-        expected.len(),
-        records.len(),
-        expected.len() * records.len()
+        "  eventos desk + message_out publicados: {}; entregas esperadas {} × {} fluxos = {}; entregues: {} ({} em duplicidade)",
+        fan.events,
+        fan.events,
+        fan.streams,
+        fan.events * fan.streams,
+        fan.delivered,
+        fan.duplicates
     );
     println!(
         "  commit → chegada em cada fluxo: p50 {:.1} ms, p99 {:.1} ms, p99,9 {:.1} ms, máx {:.1} ms ({} medidas; `at` tem resolução de 1 ms)",
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        percentile(&latencies, 0.999),
-        latencies.last().copied().unwrap_or(f64::NAN),
-        latencies.len()
+        percentile(&fan.latencies, 0.5),
+        percentile(&fan.latencies, 0.99),
+        percentile(&fan.latencies, 0.999),
+        fan.latencies.last().copied().unwrap_or(f64::NAN),
+        fan.latencies.len()
     );
     println!(
-        "  fluxos que perderam algum evento: {missing_streams} de {} ({missing_total} entregas faltando, {resyncs} resync, {ended} encerrados antes do fim{})",
-        records.len(),
-        if unstamped > 0 {
-            format!(", {unstamped} eventos sem seq/at")
+        "  fluxos que perderam algum evento: {} de {} ({} entregas faltando, {} resync, {} encerrados antes do fim{})",
+        fan.incomplete_streams,
+        fan.streams,
+        fan.missing,
+        fan.resyncs,
+        fan.ended_early,
+        if fan.unstamped > 0 {
+            format!(", {} eventos sem seq/at", fan.unstamped)
         } else {
             String::new()
         }
     );
     println!(
-        "  heartbeats que falharam durante a carga: {}{}",
-        heartbeat_failures.load(Ordering::Relaxed),
+        "  heartbeats que falharam durante a carga: {heartbeat_failures}{}",
         heartbeat_error
-            .lock()
-            .expect("error")
-            .as_ref()
             .map(|e| format!(" (o primeiro: {e})"))
             .unwrap_or_default()
     );
     println!(
-        "  CPU durante a carga: servidor {:.1} s, este processo (simulador, atendentes, fluxos) {:.1} s, em {load_seconds:.1} s de relógio; carga média da máquina ao final: {}",
-        server_cpu,
-        own_cpu,
+        "  CPU durante a carga: servidor {:.1} s, este processo (simulador, atendentes, fluxos) {:.1} s, em {:.1} s de relógio; carga média da máquina ao final: {}",
+        load.server_cpu,
+        load.own_cpu,
+        load.seconds,
         std::fs::read_to_string("/proc/loadavg")
             .ok()
             .and_then(|l| l.split_whitespace().next().map(str::to_owned))
@@ -799,35 +976,110 @@ pub async fn desk(args: DeskBenchArgs) -> Result<(), String> {
     );
     let mb = |v: Option<f64>| v.unwrap_or(f64::NAN);
     println!(
-        "  RSS do servidor: {:.1} MB ao iniciar; pico {:.1} MB durante os logins (argon2); {:.1} MB antes da carga; pico {rss_load_peak:.1} MB durante a carga (amostras a cada 100 ms), {:.1} MB ao final; pico do processo (VmHWM) {:.1} MB",
+        "  RSS do servidor: {:.1} MB ao iniciar; pico {:.1} MB durante os logins (argon2); {:.1} MB antes da carga; pico {:.1} MB durante a carga (amostras a cada 100 ms), {:.1} MB ao final; pico do processo (VmHWM) {:.1} MB",
         mb(rss_started),
         mb(rss_logins),
-        mb(rss_before_load),
-        mb(rss_end),
-        mb(rss)
+        mb(load.rss_before),
+        load.rss_peak,
+        mb(load.rss_end),
+        mb(rss_peak_process)
     );
 
-    // Where the conversations ended up.
-    let store = crate::app::open_store(db_url.as_deref(), &config.data_dir).await?;
-    let now = balcao_domain::now_millis();
+    // Where the conversations ended up, and how long each step to the menu took.
+    let store = crate::app::open_store(db_url.as_deref(), &server.config.data_dir).await?;
     let board = store
-        .desk_board(ws.id, online_since(now))
+        .desk_board(server.workspace, online_since(balcao_domain::now_millis()))
         .await
         .map_err(|e| e.to_string())?;
-    let assigned: u32 = board.queues.iter().map(|q| q.assigned).sum();
-    let queued: u32 = board.queues.iter().map(|q| q.queued).sum();
     println!(
-        "  ao final: {assigned} conversas com atendentes, {queued} na fila, {} no menu",
+        "  ao final: {} conversas com atendentes, {} na fila, {} no menu",
+        board.queues.iter().map(|q| q.assigned).sum::<u32>(),
+        board.queues.iter().map(|q| q.queued).sum::<u32>(),
         board.in_menu
     );
-    drop(store);
-    drop_pg_schema(&args.database, &dir.0).await;
-    if missing_total > 0 || resyncs > 0 || ended > 0 {
+    let stages = menu_stages(store.as_ref(), server.workspace).await?;
+    let line = |v: &[f64]| {
+        format!(
+            "p50 {:.0} ms, p99 {:.0} ms",
+            percentile(v, 0.5),
+            percentile(v, 0.99)
+        )
+    };
+    println!(
+        "  etapas até o menu (relógio do servidor, {} conversas): mensagem gravada → entrada no menu {}; entrada → menu no outbox {}; outbox → aceito pelo WhatsApp simulado {}",
+        stages.entered.len(),
+        line(&stages.entered),
+        line(&stages.queued),
+        line(&stages.accepted)
+    );
+    if !fan.complete() {
         return Err(format!(
-            "{missing_streams} fluxos não receberam todos os eventos"
+            "{} fluxos não receberam todos os eventos",
+            fan.incomplete_streams
         ));
     }
     Ok(())
+}
+
+/// Per conversation, from its event log: the subscriber's first message stored → desk entry
+/// (`desk_menu`) → first reply queued (`message_out`) → first send accepted.
+#[derive(Default)]
+struct MenuStages {
+    entered: Vec<f64>,
+    queued: Vec<f64>,
+    accepted: Vec<f64>,
+}
+
+async fn menu_stages(store: &dyn Store, ws: WorkspaceId) -> Result<MenuStages, String> {
+    let mut stages = MenuStages::default();
+    let mut before = None;
+    loop {
+        let page = store
+            .conversations(
+                ws,
+                &balcao_store::ConversationFilter {
+                    before,
+                    limit: 500,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        before = Some(last.id);
+        for conversation in &page {
+            let events = store
+                .events(ws, conversation.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let first = |kind: &str| {
+                events
+                    .iter()
+                    .find(|e| e.kind == kind)
+                    .map(|e| e.created_at as f64)
+            };
+            if let (Some(inbound), Some(entered), Some(queued), Some(accepted)) = (
+                first("message_in"),
+                first("desk_menu"),
+                first("message_out"),
+                first("send_accepted"),
+            ) {
+                stages.entered.push(entered - inbound);
+                stages.queued.push(queued - entered);
+                stages.accepted.push(accepted - queued);
+            }
+        }
+    }
+    for v in [
+        &mut stages.entered,
+        &mut stages.queued,
+        &mut stages.accepted,
+    ] {
+        v.sort_by(|a, b| a.total_cmp(b));
+    }
+    Ok(stages)
 }
 
 // ---- bench desk-fairness --------------------------------------------------------------------------
@@ -847,7 +1099,8 @@ impl BenchClock {
     }
 }
 
-/// Agents who leave half-way in the departure pass.
+/// Agents who leave half-way in the departure pass: the second-to-last quarter goes away (the
+/// inbox still beats), the last quarter stops beating (their tab closed).
 #[derive(Clone, Debug, Default)]
 struct Departures {
     away: Vec<UserId>,
@@ -855,22 +1108,38 @@ struct Departures {
 }
 
 impl Departures {
+    fn last_quarters(agents: &[UserId]) -> Departures {
+        let quarter = (agents.len() / 4).max(1);
+        let n = agents.len();
+        Departures {
+            away: agents[n.saturating_sub(2 * quarter)..n - quarter].to_vec(),
+            offline: agents[n - quarter..].to_vec(),
+        }
+    }
+
     fn contains(&self, user: UserId) -> bool {
         self.away.contains(&user) || self.offline.contains(&user)
     }
 }
 
-struct PassResult {
-    agents: Vec<UserId>,
-    /// Assignments per agent over the whole pass (from the conversations' event logs).
+/// Assignments counted from the conversations' event logs.
+#[derive(Debug, Default)]
+struct Assignments {
+    /// Per agent over the whole pass.
     total: BTreeMap<UserId, u32>,
-    /// Assignments per agent from the departure on.
+    /// Per agent from the departure on.
     after: BTreeMap<UserId, u32>,
-    departures: Departures,
-    /// Chats handed back to the queue by departing agents.
+    /// Chats handed back to the queue.
     returned: u32,
     /// Conversations never assigned.
     unassigned: u32,
+}
+
+struct PassResult {
+    agents: Vec<UserId>,
+    assignments: Assignments,
+    /// Who left (empty in the pass without departures).
+    departures: Departures,
     seconds: f64,
     sweeps: u32,
 }
@@ -879,194 +1148,190 @@ fn spread(counts: impl Iterator<Item = u32>) -> (u32, u32) {
     counts.fold((u32::MAX, 0), |(lo, hi), c| (lo.min(c), hi.max(c)))
 }
 
-/// One pass on a fresh database: `conversations` arrive `per_sweep` at a time; after each sweep
-/// every agent closes what they got. With `departures`, half-way a quarter of the agents go
-/// away and another quarter stop their heartbeats (the clock moves past the presence TTL)
-/// while holding the chats just given to them.
-async fn fairness_pass(args: &FairnessBenchArgs, departures: bool) -> Result<PassResult, String> {
-    let dir = TempDir::new("balcao-bench-fairness");
-    let db_url = database_url(&args.database, &dir.0).await?;
-    let result = run_pass(args, departures, db_url, &dir).await;
-    drop_pg_schema(&args.database, &dir.0).await;
-    result
+/// One queue in round robin with equal agents, the desk runner and its agent actions over a
+/// real store, on the benchmark's clock.
+struct FairnessDesk {
+    store: Arc<dyn Store>,
+    clock: Arc<BenchClock>,
+    runner: DeskRunner,
+    desk: Desk,
+    workspace: WorkspaceId,
+    queue: QueueId,
+    agents: Vec<UserId>,
 }
 
-async fn run_pass(
-    args: &FairnessBenchArgs,
-    departures: bool,
-    db_url: Option<String>,
-    dir: &TempDir,
-) -> Result<PassResult, String> {
-    let store: Arc<dyn Store> =
-        crate::app::open_store(db_url.as_deref(), &dir.0.join("data")).await?;
-    let clock = Arc::new(BenchClock(AtomicI64::new(balcao_domain::now_millis())));
-    let now = clock.now();
-    let ws = store
-        .create_workspace(NewWorkspace {
-            slug: "justa".into(),
-            name: "Provedor Justo".into(),
-            time_zone: "America/Sao_Paulo".into(),
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .id;
-    store
-        .create_number(
-            ws,
-            NewNumber {
-                phone_number_id: "bench-fairness".into(),
-                display_phone_number: "551140040001".into(),
-                waba_id: "bench-fairness-waba".into(),
-                throughput_mps: 80,
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    let queue: QueueId = store
-        .create_queue(
-            ws,
-            &QueueSettings {
-                option_number: OptionNumber::new(1).ok_or("opção")?,
-                name: "Financeiro".into(),
-                active: true,
-                distribution: Distribution::RoundRobin,
-                hours: None,
-                out_of_hours: OutOfHoursMode::Wait,
-                fallback_queue_id: None,
-                accept_timeout_secs: None,
-            },
-            now,
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .id;
-    let mut agents = Vec::new();
-    for i in 0..args.agents {
-        let user = store
-            .create_user(
-                ws,
-                NewUser {
-                    email: format!("agente{:02}@justa.balcao", i + 1),
-                    name: format!("Agente {:02}", i + 1),
-                    role: Role::Agent,
-                    // Never logs in: the hash is not used.
-                    password_hash: "-".into(),
-                    // Enough for a sweep's arrivals plus the chats departing agents hand back.
-                    max_chats: 10,
+const FAIRNESS_NUMBER: &str = "bench-fairness";
+
+impl FairnessDesk {
+    async fn create(store: Arc<dyn Store>, agents: u32) -> Result<FairnessDesk, String> {
+        let clock = Arc::new(BenchClock(AtomicI64::new(balcao_domain::now_millis())));
+        let now = clock.now();
+        let workspace = store
+            .create_workspace(NewWorkspace {
+                slug: "justa".into(),
+                name: "Provedor Justo".into(),
+                time_zone: "America/Sao_Paulo".into(),
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .id;
+        store
+            .create_number(
+                workspace,
+                NewNumber {
+                    phone_number_id: FAIRNESS_NUMBER.into(),
+                    display_phone_number: "551140040001".into(),
+                    waba_id: "bench-fairness-waba".into(),
+                    throughput_mps: 80,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let queue = store
+            .create_queue(
+                workspace,
+                &QueueSettings {
+                    option_number: OptionNumber::new(1).ok_or("opção")?,
+                    name: "Financeiro".into(),
+                    active: true,
+                    distribution: Distribution::RoundRobin,
                     hours: None,
+                    out_of_hours: OutOfHoursMode::Wait,
+                    fallback_queue_id: None,
+                    accept_timeout_secs: None,
                 },
                 now,
             )
             .await
+            .map_err(|e| e.to_string())?
+            .id;
+        let mut ids = Vec::new();
+        for i in 0..agents {
+            let user = store
+                .create_user(
+                    workspace,
+                    NewUser {
+                        email: format!("agente{:02}@justa.balcao", i + 1),
+                        name: format!("Agente {:02}", i + 1),
+                        role: Role::Agent,
+                        // Never logs in: the hash is not used.
+                        password_hash: "-".into(),
+                        // A sweep's arrivals plus the chats departing agents hand back.
+                        max_chats: 10,
+                        hours: None,
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            ids.push(user.id);
+        }
+        store
+            .set_queue_members(workspace, queue, &ids)
+            .await
             .map_err(|e| e.to_string())?;
-        agents.push(user.id);
+        let shared: SharedClock = clock.clone();
+        let bus = EventBus::default();
+        let outbox = Outbox::new(store.clone(), shared.clone(), bus.clone());
+        let runner = DeskRunner::new(
+            store.clone(),
+            outbox,
+            shared,
+            bus,
+            DeskConfig {
+                // Entries come in as handoffs (straight into the queue), see `arrive`.
+                bot_enabled: true,
+                ..DeskConfig::default()
+            },
+        );
+        let desk = runner.desk();
+        Ok(FairnessDesk {
+            store,
+            clock,
+            runner,
+            desk,
+            workspace,
+            queue,
+            agents: ids,
+        })
     }
-    store
-        .set_queue_members(ws, queue, &agents)
-        .await
-        .map_err(|e| e.to_string())?;
 
-    let shared: SharedClock = clock.clone();
-    let bus = EventBus::default();
-    let outbox = Outbox::new(store.clone(), shared.clone(), bus.clone());
-    let runner = DeskRunner::new(
-        store.clone(),
-        outbox,
-        shared,
-        bus,
-        DeskConfig {
-            // Entries come in as handoffs (straight into the queue), written below.
-            bot_enabled: true,
-            ..DeskConfig::default()
-        },
-    );
-    let desk = runner.desk();
-
-    let quarter = (agents.len() / 4).max(1);
-    let leaving = Departures {
-        away: agents[agents.len() - 2 * quarter..agents.len() - quarter].to_vec(),
-        offline: agents[agents.len() - quarter..].to_vec(),
-    };
-    let mut departed: Option<Millis> = None;
-    let mut conversations: Vec<ConversationId> = Vec::with_capacity(args.conversations as usize);
-    let mut sweeps = 0u32;
-    let started = Instant::now();
-    let mut arrived = 0u32;
-    while arrived < args.conversations {
-        let n = args.per_sweep.min(args.conversations - arrived);
-        let now = clock.now();
-        // One delivery per subscriber, stored in one transaction as the ingestor does.
-        let deliveries: Vec<WebhookBatch> = (arrived..arrived + n)
+    /// Subscribers `first..first + n` write (one delivery each, stored in one transaction as
+    /// the ingestor does) and are handed to the queue as a bot handoff to "Financeiro" would.
+    async fn arrive(&self, first: u32, n: u32) -> Result<Vec<ConversationId>, String> {
+        let now = self.clock.now();
+        let text = "quero falar com o financeiro";
+        let deliveries: Vec<WebhookBatch> = (first..first + n)
             .map(|i| {
-                let wa = format!("55119{:08}", 70_000_000 + i);
+                let from = WaId::parse(&format!("55119{:08}", 70_000_000 + i))
+                    .map_err(|e| e.to_string())?;
                 Ok(WebhookBatch {
                     messages: vec![InboundMessage {
-                        phone_number_id: "bench-fairness".into(),
+                        phone_number_id: FAIRNESS_NUMBER.into(),
                         wamid: format!("wamid.fair.{i}"),
-                        from: Some(WaId::parse(&wa).map_err(|e| e.to_string())?),
+                        from: Some(from),
                         user_id: None,
                         profile_name: Some(format!("Assinante {i}")),
                         timestamp: now,
                         message_type: "text".into(),
-                        content: MessageContent::Text {
-                            body: "quero falar com o financeiro".into(),
-                        },
+                        content: MessageContent::Text { body: text.into() },
                         context: None,
                         referral: None,
-                        raw: serde_json::json!({"type": "text", "text": {"body": "quero falar com o financeiro"}}),
+                        raw: serde_json::json!({"type": "text", "text": {"body": text}}),
                     }],
                     ..Default::default()
                 })
             })
             .collect::<Result<_, String>>()?;
-        let reports = store
+        let reports = self
+            .store
             .ingest(&deliveries, now)
             .await
             .map_err(|e| e.to_string())?;
+        let mut conversations = Vec::with_capacity(reports.len());
         for report in reports {
-            let (Some((_, c)), Some(m)) = (
+            let (Some((_, conversation)), Some(message)) = (
                 report.conversations.first().copied(),
                 report.new_messages.first().copied(),
             ) else {
                 return Err("uma mensagem não abriu conversa".into());
             };
-            // What a bot handoff to "Financeiro" does: straight into the queue.
-            store
+            self.store
                 .enter_desk(
-                    ws,
-                    c,
+                    self.workspace,
+                    conversation,
                     DeskEntry {
-                        queue: Some(queue),
+                        queue: Some(self.queue),
                         summary: None,
-                        handled_up_to: Some(m),
+                        handled_up_to: Some(message),
                         welcome: false,
                     },
                     now,
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-            conversations.push(c);
+            conversations.push(conversation);
         }
-        arrived += n;
+        Ok(conversations)
+    }
 
-        for agent in &agents {
-            let gone = departed.is_some() && leaving.offline.contains(agent);
-            if !gone {
-                desk.heartbeat(ws, *agent)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
+    /// Every open inbox beats, except those of `closed`.
+    async fn heartbeats(&self, closed: &[UserId]) -> Result<(), String> {
+        for agent in self.agents.iter().filter(|a| !closed.contains(a)) {
+            self.desk
+                .heartbeat(self.workspace, *agent)
+                .await
+                .map_err(|e| e.to_string())?;
         }
-        runner.sweep().await.map_err(|e| e.to_string())?;
-        sweeps += 1;
+        Ok(())
+    }
 
-        let depart_now = departures && departed.is_none() && arrived >= args.conversations / 2;
-        // Agents close what they got; at the departure, the leaving agents keep theirs
-        // unanswered (they go back to the queue: at once for "away", at the next sweep for
-        // the ones whose heartbeat stopped).
-        let assigned = store
+    /// Agents close the conversations they hold, except those `keeps` says they keep.
+    async fn close_assigned(&self, keeps: impl Fn(UserId) -> bool) -> Result<(), String> {
+        let assigned = self
+            .store
             .desk_inbox(
-                ws,
+                self.workspace,
                 &InboxFilter {
                     state: Some(DeskState::Assigned),
                     limit: 1000,
@@ -1076,86 +1341,145 @@ async fn run_pass(
             .await
             .map_err(|e| e.to_string())?;
         for item in assigned {
-            let Some(agent) = item.desk.agent_id else {
+            let Some(agent) = item.desk.agent_id.filter(|a| !keeps(*a)) else {
                 continue;
             };
-            if depart_now && leaving.contains(agent) {
-                continue;
-            }
-            if departed.is_some() && leaving.contains(agent) {
-                // Should never happen; the event logs below count it.
-                continue;
-            }
-            desk.close(ws, agent, item.desk.conversation_id, "resolved")
+            self.desk
+                .close(self.workspace, agent, item.desk.conversation_id, "resolved")
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        if depart_now {
-            for agent in &leaving.away {
-                desk.set_away(ws, *agent, true)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            // The others' last heartbeat falls out of the presence window.
-            clock.advance(PRESENCE_TTL_MS + 1_000);
-            departed = Some(clock.now());
-        }
-        // A sweep's arrivals at 1,000 conversations per minute.
-        clock.advance(Millis::from(args.per_sweep) * 60);
+        Ok(())
     }
-    // The last ones: sweep until nothing waits.
-    for _ in 0..10 {
-        for agent in &agents {
-            if !(departed.is_some() && leaving.offline.contains(agent)) {
-                desk.heartbeat(ws, *agent)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
+
+    /// Some go away (their unanswered chats return at once); the others' last heartbeat falls
+    /// out of the presence window (theirs return on the next sweep). Returns when.
+    async fn depart(&self, leaving: &Departures) -> Result<Millis, String> {
+        for agent in &leaving.away {
+            self.desk
+                .set_away(self.workspace, *agent, true)
+                .await
+                .map_err(|e| e.to_string())?;
         }
-        let stats = runner.sweep().await.map_err(|e| e.to_string())?;
+        self.clock.advance(PRESENCE_TTL_MS + 1_000);
+        Ok(self.clock.now())
+    }
+
+    async fn assignments(
+        &self,
+        conversations: &[ConversationId],
+        departed: Option<Millis>,
+    ) -> Result<Assignments, String> {
+        let zero = || self.agents.iter().map(|a| (*a, 0)).collect();
+        let mut counts = Assignments {
+            total: zero(),
+            after: zero(),
+            ..Assignments::default()
+        };
+        for c in conversations {
+            let mut assigned_once = false;
+            let events = self
+                .store
+                .events(self.workspace, *c)
+                .await
+                .map_err(|e| e.to_string())?;
+            for event in events {
+                match event.kind.as_str() {
+                    "desk_assigned" => {
+                        assigned_once = true;
+                        let agent = UserId(event.data["agent_id"].as_i64().ok_or("agent_id")?);
+                        *counts.total.entry(agent).or_default() += 1;
+                        if departed.is_some_and(|at| event.created_at >= at) {
+                            *counts.after.entry(agent).or_default() += 1;
+                        }
+                    }
+                    "desk_returned" => counts.returned += 1,
+                    _ => {}
+                }
+            }
+            counts.unassigned += u32::from(!assigned_once);
+        }
+        Ok(counts)
+    }
+}
+
+/// One pass on a fresh database.
+async fn fairness_pass(args: &FairnessBenchArgs, departures: bool) -> Result<PassResult, String> {
+    let dir = TempDir::new("balcao-bench-fairness");
+    let db_url = database_url(&args.database, &dir.0).await?;
+    let result = run_pass(args, departures, db_url, &dir).await;
+    drop_pg_schema(&args.database, &dir.0).await;
+    result
+}
+
+/// Conversations arrive `per_sweep` at a time; after each sweep the agents close what they
+/// got. With `departures`, once half have arrived the leaving agents keep the chats just
+/// given to them unanswered and leave; from then on none of them may get one.
+async fn run_pass(
+    args: &FairnessBenchArgs,
+    departures: bool,
+    db_url: Option<String>,
+    dir: &TempDir,
+) -> Result<PassResult, String> {
+    let store = crate::app::open_store(db_url.as_deref(), &dir.0.join("data")).await?;
+    let fair = FairnessDesk::create(store, args.agents).await?;
+    let leaving = Departures::last_quarters(&fair.agents);
+    let mut departed: Option<Millis> = None;
+    let mut conversations = Vec::with_capacity(args.conversations as usize);
+    let mut sweeps = 0u32;
+    let started = Instant::now();
+    while (conversations.len() as u32) < args.conversations {
+        let arrived = conversations.len() as u32;
+        let n = args.per_sweep.min(args.conversations - arrived);
+        conversations.extend(fair.arrive(arrived, n).await?);
+        let closed_tabs: &[UserId] = if departed.is_some() {
+            &leaving.offline
+        } else {
+            &[]
+        };
+        fair.heartbeats(closed_tabs).await?;
+        fair.runner.sweep().await.map_err(|e| e.to_string())?;
         sweeps += 1;
-        if stats.assigned == 0 {
+        let depart_now = departures && departed.is_none() && arrived + n >= args.conversations / 2;
+        let leaving_now = depart_now || departed.is_some();
+        fair.close_assigned(|agent| leaving_now && leaving.contains(agent))
+            .await?;
+        if depart_now {
+            departed = Some(fair.depart(&leaving).await?);
+        }
+        // One sweep's arrivals at 1,000 conversations per minute.
+        fair.clock.advance(Millis::from(args.per_sweep) * 60);
+    }
+    // The last ones (and any returned late): sweep until nothing more is assigned.
+    for _ in 0..10 {
+        let closed_tabs: &[UserId] = if departed.is_some() {
+            &leaving.offline
+        } else {
+            &[]
+        };
+        fair.heartbeats(closed_tabs).await?;
+        sweeps += 1;
+        if fair
+            .runner
+            .sweep()
+            .await
+            .map_err(|e| e.to_string())?
+            .assigned
+            == 0
+        {
             break;
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-
-    // Count from the conversations' logs: every assignment is an event.
-    let mut total: BTreeMap<UserId, u32> = agents.iter().map(|a| (*a, 0)).collect();
-    let mut after: BTreeMap<UserId, u32> = agents.iter().map(|a| (*a, 0)).collect();
-    let mut returned = 0u32;
-    let mut unassigned = 0u32;
-    for c in &conversations {
-        let mut assigned_once = false;
-        for event in store.events(ws, *c).await.map_err(|e| e.to_string())? {
-            match event.kind.as_str() {
-                "desk_assigned" => {
-                    assigned_once = true;
-                    let agent = UserId(event.data["agent_id"].as_i64().ok_or("agent_id")?);
-                    *total.entry(agent).or_default() += 1;
-                    if departed.is_some_and(|at| event.created_at >= at) {
-                        *after.entry(agent).or_default() += 1;
-                    }
-                }
-                "desk_returned" => returned += 1,
-                _ => {}
-            }
-        }
-        if !assigned_once {
-            unassigned += 1;
-        }
-    }
+    let assignments = fair.assignments(&conversations, departed).await?;
     Ok(PassResult {
-        agents,
-        total,
-        after,
+        agents: fair.agents.clone(),
+        assignments,
         departures: if departed.is_some() {
             leaving
         } else {
             Departures::default()
         },
-        returned,
-        unassigned,
         seconds,
         sweeps,
     })
@@ -1184,18 +1508,18 @@ pub async fn fairness(args: FairnessBenchArgs) -> Result<(), String> {
     );
 
     let all = fairness_pass(&args, false).await?;
-    let (lo, hi) = spread(all.total.values().copied());
-    let assigned: u32 = all.total.values().sum();
+    let (lo, hi) = spread(all.assignments.total.values().copied());
+    let assigned: u32 = all.assignments.total.values().sum();
     println!(
-        "  todos online: {assigned} atribuições em {:.1} s ({:.0}/s, {} varreduras); sem atendente: {}",
+        "  todos online: {assigned} atribuições em {:.1} s ({:.0} conversas/s no ciclo inteiro: chegada, atribuição, avisos, encerramento; {} varreduras); sem atendente: {}",
         all.seconds,
         f64::from(assigned) / all.seconds,
         all.sweeps,
-        all.unassigned
+        all.assignments.unassigned
     );
     println!(
         "    por atendente: {}",
-        counts_line(&all.agents, &all.total)
+        counts_line(&all.agents, &all.assignments.total)
     );
     println!("    mín {lo}, máx {hi}, diferença {}", hi - lo);
 
@@ -1208,37 +1532,38 @@ pub async fn fairness(args: FairnessBenchArgs) -> Result<(), String> {
         .filter(|a| !left.contains(*a))
         .collect();
     let to_departed: u32 = pass
+        .assignments
         .after
         .iter()
         .filter(|(a, _)| left.contains(**a))
         .map(|(_, n)| *n)
         .sum();
-    let (lo2, hi2) = spread(staying.iter().map(|a| pass.after[a]));
-    let (lo_all, hi_all) = spread(pass.total.values().copied());
-    let assigned2: u32 = pass.total.values().sum();
+    let (lo2, hi2) = spread(staying.iter().map(|a| pass.assignments.after[a]));
+    let (lo_all, hi_all) = spread(pass.assignments.total.values().copied());
+    let assigned2: u32 = pass.assignments.total.values().sum();
     println!(
         "  com saídas na metade ({} ausentes, {} sem heartbeat): {assigned2} atribuições em {:.1} s ({} varreduras); conversas devolvidas à fila: {}; sem atendente: {}",
         left.away.len(),
         left.offline.len(),
         pass.seconds,
         pass.sweeps,
-        pass.returned,
-        pass.unassigned
+        pass.assignments.returned,
+        pass.assignments.unassigned
     );
     println!(
         "    por atendente, no total: {}",
-        counts_line(&pass.agents, &pass.total)
+        counts_line(&pass.agents, &pass.assignments.total)
     );
     println!(
         "    por atendente, depois das saídas: {}",
-        counts_line(&pass.agents, &pass.after)
+        counts_line(&pass.agents, &pass.assignments.after)
     );
     println!(
         "    atribuições a ausentes ou offline depois das saídas: {to_departed}; entre os que ficaram: mín {lo2}, máx {hi2}, diferença {} (no total: mín {lo_all}, máx {hi_all})",
         hi2 - lo2
     );
 
-    if all.unassigned > 0 || pass.unassigned > 0 {
+    if all.assignments.unassigned > 0 || pass.assignments.unassigned > 0 {
         return Err("conversas ficaram sem atendente".into());
     }
     if to_departed > 0 {
@@ -1250,4 +1575,80 @@ pub async fn fairness(args: FairnessBenchArgs) -> Result<(), String> {
         return Err("o rodízio não foi justo (diferença maior que 1)".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_form_is_url_encoded() {
+        assert_eq!(
+            form_encode(&[("email", "agente001@bench.balcao"), ("next", "/app?a=b c")]),
+            "email=agente001%40bench.balcao&next=%2Fapp%3Fa%3Db+c"
+        );
+    }
+
+    #[test]
+    fn csrf_token_is_read_from_the_page_meta() {
+        let page = r#"<head><meta name="csrf-token" content="abc123"></head>"#;
+        assert_eq!(csrf_meta(page).as_deref(), Some("abc123"));
+        assert_eq!(csrf_meta("<head></head>"), None);
+    }
+
+    #[test]
+    fn stream_blocks_become_deliveries_with_their_latency() {
+        let last = AtomicI64::new(0);
+        let mut record = StreamRecord::default();
+        record.absorb(
+            "event: desk\nid: 7\ndata: {\"conversation_id\":3,\"seq\":41,\"at\":1000}\n\n",
+            1004.5,
+            &last,
+        );
+        record.absorb(":\n\n", 1005.0, &last);
+        record.absorb("event: resync\ndata: {}\n\n", 1006.0, &last);
+        record.absorb(
+            "event: message_out\ndata: {\"conversation_id\":3}\n\n",
+            1007.0,
+            &last,
+        );
+        assert_eq!(record.seen, vec![41]);
+        assert_eq!(record.latencies, vec![4.5]);
+        assert_eq!(record.resyncs, 1);
+        assert_eq!(record.unstamped, 1);
+        assert_eq!(last.load(Ordering::Relaxed), 1007);
+    }
+
+    fn stream(seen: &[u64]) -> StreamRecord {
+        StreamRecord {
+            seen: seen.to_vec(),
+            latencies: seen.iter().map(|s| *s as f32).collect(),
+            ..StreamRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_stream_lacking_an_event_another_got_is_incomplete() {
+        let fan = FanOut::of(&[stream(&[1, 2, 3]), stream(&[1, 3, 3]), stream(&[3, 2, 1])]);
+        assert_eq!(fan.events, 3);
+        assert_eq!(fan.delivered, 9);
+        assert_eq!(fan.duplicates, 1);
+        assert_eq!(fan.missing, 1);
+        assert_eq!(fan.incomplete_streams, 1);
+        assert!(!fan.complete());
+        assert_eq!(fan.latencies.first(), Some(&1.0));
+        assert_eq!(fan.latencies.last(), Some(&3.0));
+        let all = FanOut::of(&[stream(&[1, 2]), stream(&[2, 1])]);
+        assert!(all.complete());
+    }
+
+    #[test]
+    fn departures_take_the_last_two_quarters() {
+        let agents: Vec<UserId> = (1..=20).map(UserId).collect();
+        let leaving = Departures::last_quarters(&agents);
+        assert_eq!(leaving.away, (11..=15).map(UserId).collect::<Vec<_>>());
+        assert_eq!(leaving.offline, (16..=20).map(UserId).collect::<Vec<_>>());
+        assert!(!leaving.contains(UserId(10)));
+        assert_eq!(spread([3u32, 5, 4].into_iter()), (3, 5));
+    }
 }

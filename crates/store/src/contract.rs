@@ -712,7 +712,10 @@ pub async fn ninth_digit_forms_are_one_contact<S: Store + Clone>(store: &S) {
         };
         let listed = store.conversations(ws, &filter).await.unwrap();
         assert_eq!(
-            listed.iter().map(|c| (c.workspace_id, c.id)).collect::<Vec<_>>(),
+            listed
+                .iter()
+                .map(|c| (c.workspace_id, c.id))
+                .collect::<Vec<_>>(),
             first.conversations,
             "{form}"
         );
