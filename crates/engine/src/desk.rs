@@ -606,10 +606,7 @@ impl DeskRunner {
         let Some(conversation) = self.store.conversation(ws, c).await? else {
             return Ok(());
         };
-        let protocol = match self.store.bot_session(ws, c).await? {
-            Some(session) => session.protocol,
-            None => protocol_number(conversation.opened_at, &view.time_zone, c),
-        };
+        let protocol = protocol_of(self.store.as_ref(), view, &conversation).await?;
         let opened = jiff::Timestamp::from_millisecond(conversation.opened_at)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             .to_zoned(view.time_zone.clone());
@@ -618,25 +615,17 @@ impl DeskRunner {
             opened.strftime("%d/%m/%Y"),
             opened.strftime("%H:%M")
         );
-        let request = SendRequest {
-            number_id: conversation.number_id,
-            to: conversation.wa_id.clone(),
-            content: OutboundContent::Text {
-                body,
-                preview_url: false,
-            },
-            fallback_template: None,
-            idempotency_key: Some(format!("desk:{c}:protocol:{asked}")),
-            author: "desk".into(),
+        let content = OutboundContent::Text {
+            body,
+            preview_url: false,
         };
-        match self.outbox.enqueue(ws, request).await {
-            Ok(_) => Ok(()),
-            Err(OutboxError::Store(err)) => Err(err),
-            Err(err) => {
-                tracing::warn!(error = %err, conversation = %c, "desk: protocol not sent");
-                Ok(())
-            }
-        }
+        self.send_one(
+            ws,
+            &conversation,
+            content,
+            format!("desk:{c}:protocol:{asked}"),
+        )
+        .await
     }
 
     async fn menu_answer(
@@ -989,26 +978,37 @@ impl DeskRunner {
         parts: Vec<OutboundContent>,
     ) -> Result<(), StoreError> {
         for (i, content) in parts.into_iter().enumerate() {
-            let request = SendRequest {
-                number_id: conversation.number_id,
-                to: conversation.wa_id.clone(),
-                content,
-                fallback_template: None,
-                idempotency_key: Some(format!(
-                    "desk:{}:{}:{}-{i}",
-                    conversation.id, notice.kind, notice.id
-                )),
-                author: "desk".into(),
-            };
-            match self.outbox.enqueue(ws, request).await {
-                Ok(_) => {}
-                Err(OutboxError::Store(err)) => return Err(err),
-                Err(err) => {
-                    tracing::warn!(error = %err, conversation = %conversation.id, kind = %notice.kind, "desk: message not sent");
-                }
-            }
+            let key = format!("desk:{}:{}:{}-{i}", conversation.id, notice.kind, notice.id);
+            self.send_one(ws, conversation, content, key).await?;
         }
         Ok(())
+    }
+
+    /// Queues one desk message under `key` (a repeat is a no-op). A message WhatsApp would
+    /// refuse is logged and skipped; only a storage failure is an error (the sweep retries).
+    async fn send_one(
+        &self,
+        ws: WorkspaceId,
+        conversation: &Conversation,
+        content: OutboundContent,
+        key: String,
+    ) -> Result<(), StoreError> {
+        let request = SendRequest {
+            number_id: conversation.number_id,
+            to: conversation.wa_id.clone(),
+            content,
+            fallback_template: None,
+            idempotency_key: Some(key.clone()),
+            author: "desk".into(),
+        };
+        match self.outbox.enqueue(ws, request).await {
+            Ok(_) => Ok(()),
+            Err(OutboxError::Store(err)) => Err(err),
+            Err(err) => {
+                tracing::warn!(error = %err, conversation = %conversation.id, key, "desk: message not sent");
+                Ok(())
+            }
+        }
     }
 
     async fn vars(
@@ -1021,6 +1021,24 @@ impl DeskRunner {
     }
 }
 
+/// The conversation's protocol: the bot's when it gave one, else the same number derived from
+/// the opening (bot off).
+async fn protocol_of(
+    store: &dyn Store,
+    view: &WorkspaceView,
+    conversation: &Conversation,
+) -> Result<String, StoreError> {
+    Ok(
+        match store
+            .bot_session(conversation.workspace_id, conversation.id)
+            .await?
+        {
+            Some(session) => session.protocol,
+            None => protocol_number(conversation.opened_at, &view.time_zone, conversation.id),
+        },
+    )
+}
+
 async fn conversation_vars(
     store: &dyn Store,
     view: &WorkspaceView,
@@ -1028,10 +1046,7 @@ async fn conversation_vars(
     desk: &DeskConversation,
 ) -> Result<Vars, StoreError> {
     let ws = conversation.workspace_id;
-    let protocol = match store.bot_session(ws, conversation.id).await? {
-        Some(session) => session.protocol,
-        None => protocol_number(conversation.opened_at, &view.time_zone, conversation.id),
-    };
+    let protocol = protocol_of(store, view, conversation).await?;
     let agent = match desk.agent_id {
         Some(a) => store.user(ws, a).await?.map(|u| u.name),
         None => None,
