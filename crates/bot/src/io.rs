@@ -3,6 +3,7 @@
 use balcao_domain::WaId;
 use balcao_domain::br::Document;
 use balcao_domain::outbound::OutboundContent;
+use balcao_domain::webhook::MediaKind;
 use balcao_erp::{
     ConnectionStatus, Contract, Customer, ErpError, Invoice, NewTicket, Ticket, UnlockResult,
 };
@@ -14,13 +15,22 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Input {
-    /// A message from the subscriber. `text` is the body (or the title of a tapped button/row);
-    /// `reply_id` is the id of a tapped button/row. Both `None` for media (audio, image…).
+    /// A message from the subscriber. `text` is the body (or the title of a tapped button/row,
+    /// or a media caption); `reply_id` is the id of a tapped button/row or the payload of a
+    /// template's quick reply. Both `None` for media without a caption.
     Inbound {
         text: Option<String>,
         reply_id: Option<String>,
         wa_id: WaId,
         at: Timestamp,
+        /// The kind of a media message (a photo or PDF can be a payment receipt).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<MediaKind>,
+        /// The billing-ladder reminder this message answers, when the engine knows it: the
+        /// reminder the conversation received before this message, or the one a tapped
+        /// quick reply belongs to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reminder: Option<LadderReminder>,
     },
     /// The answer to the ERP action the bot emitted last.
     Erp(ErpOutcome),
@@ -28,6 +38,17 @@ pub enum Input {
     /// for (or later). Timers the bot no longer expects are ignored, so the engine may leave
     /// replaced timers in place.
     InactivityTimer { at: Timestamp },
+}
+
+/// A billing-ladder reminder (a template the ladder sent with the idempotency key
+/// `ladder:<step>:<invoice>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LadderReminder {
+    /// The management system's id of the invoice the reminder is about.
+    pub invoice_id: String,
+    /// The ladder step that sent it ("d+3"), when known.
+    #[serde(default)]
+    pub step: Option<String>,
 }
 
 /// Why an ERP call failed, as the bot needs to know it.
@@ -97,6 +118,9 @@ pub enum ErpOutcome {
     Contracts(Result<Vec<Contract>, ErpFailure>),
     /// For [`Action::FetchOpenInvoices`].
     OpenInvoices(Result<Vec<Invoice>, ErpFailure>),
+    /// For [`Action::FetchInvoice`]: the invoice as the system has it now (paid ones included);
+    /// `NotFound` when the system no longer lists it.
+    Invoice(Result<Invoice, ErpFailure>),
     /// For [`Action::TrustUnlock`].
     Unlock(Result<UnlockResult, ErpFailure>),
     /// For [`Action::CheckConnection`].
@@ -112,6 +136,7 @@ impl ErpOutcome {
             ErpOutcome::CustomerByDocument(_) => Waiting::CustomerByDocument,
             ErpOutcome::Contracts(_) => Waiting::Contracts,
             ErpOutcome::OpenInvoices(_) => Waiting::OpenInvoices,
+            ErpOutcome::Invoice(_) => Waiting::Invoice,
             ErpOutcome::Unlock(_) => Waiting::Unlock,
             ErpOutcome::Connection(_) => Waiting::Connection,
             ErpOutcome::Ticket(_) => Waiting::Ticket,
@@ -127,6 +152,7 @@ pub enum Waiting {
     CustomerByDocument,
     Contracts,
     OpenInvoices,
+    Invoice,
     Unlock,
     Connection,
     Ticket,
@@ -139,6 +165,7 @@ impl Waiting {
             Waiting::CustomerByDocument => "customer_by_document",
             Waiting::Contracts => "contracts",
             Waiting::OpenInvoices => "open_invoices",
+            Waiting::Invoice => "invoice",
             Waiting::Unlock => "trust_unlock",
             Waiting::Connection => "connection_status",
             Waiting::Ticket => "open_ticket",
@@ -158,6 +185,7 @@ impl Waiting {
             Waiting::CustomerByDocument => "busca de cliente por CPF/CNPJ",
             Waiting::Contracts => "consulta de contratos",
             Waiting::OpenInvoices => "consulta de faturas em aberto",
+            Waiting::Invoice => "consulta da fatura",
             Waiting::Unlock => "desbloqueio de confiança",
             Waiting::Connection => "consulta de conexão",
             Waiting::Ticket => "abertura de chamado",
@@ -192,6 +220,13 @@ pub enum Action {
     FetchContracts(Customer),
     /// ERP: the customer's open invoices. Answer with [`ErpOutcome::OpenInvoices`].
     FetchOpenInvoices(Customer),
+    /// ERP: one invoice of the customer read fresh, never from a cache (did a payment post?).
+    /// Only emitted for an invoice found among the customer's open invoices, so it belongs to
+    /// them. Answer with [`ErpOutcome::Invoice`].
+    FetchInvoice {
+        customer: Customer,
+        invoice_id: String,
+    },
     /// ERP (write): trust unlock of the contract. Answer with [`ErpOutcome::Unlock`].
     TrustUnlock(Contract),
     /// ERP: connection status of the contract. Answer with [`ErpOutcome::Connection`].
@@ -224,6 +259,7 @@ impl Action {
                 | Action::LookupByDocument(_)
                 | Action::FetchContracts(_)
                 | Action::FetchOpenInvoices(_)
+                | Action::FetchInvoice { .. }
                 | Action::TrustUnlock(_)
                 | Action::CheckConnection(_)
                 | Action::OpenTicket(_)

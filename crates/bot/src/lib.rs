@@ -7,7 +7,8 @@
 //! - `Send` → outbox (contents already fit WhatsApp's limits: ≤3 buttons with titles ≤20,
 //!   lists ≤10 rows with titles ≤24 and descriptions ≤72, bodies split when too long);
 //! - ERP actions (`LookupByPhone`, `LookupByDocument`, `FetchContracts`, `FetchOpenInvoices`,
-//!   `TrustUnlock`, `CheckConnection`, `OpenTicket`) → call the adapter and feed the result back
+//!   `FetchInvoice`, `TrustUnlock`, `CheckConnection`, `OpenTicket`) → call the adapter and feed
+//!   the result back
 //!   as [`Input::Erp`] with the matching [`ErpOutcome`] variant (errors converted with
 //!   `ErpFailure::from(&ErpError)`). A step emits at most one ERP action and the state records
 //!   what it waits for ([`BotState::waiting_for`]); answers nobody waits for any more are
@@ -43,18 +44,33 @@
 //!    or e-mail goes straight to a person.
 //!
 //! Documents appear only redacted (`***.982.247-**`) in messages, records and summaries.
+//!
+//! # Replies to the billing ladder
+//! The ladder's templates carry quick replies `ladder:<code>:<invoice>` (see [`ladder`]); the
+//! engine also tells which reminder a message answers (`reminder` of [`Input::Inbound`]), so typed
+//! replies ("já paguei", "manda o pix", "quero negociar") reach the same flows. After the usual
+//! identification (and the LGPD policy above), the bot finds THAT invoice among the customer's
+//! open invoices — an invoice no longer open is thanked for, never looked up elsewhere — and:
+//! Pix / boleto → the payment data (amount with fine and interest when the system gives it);
+//! "Negociar" → pay in full now, a new due date or instalments (the last two go to the billing
+//! team, see [`NegotiationOption`]); "Já paguei" → a fresh read of the invoice: paid → thanks
+//! and resolved; still open → asks for the receipt and hands the conversation to the billing
+//! team when it arrives, when the subscriber has none, or after silence; "Falar com
+//! financeiro" → handoff with the invoice, amount, days overdue and ladder step in the summary.
 
 pub mod compose;
 mod context;
 mod format;
 mod io;
+pub mod ladder;
 mod machine;
 mod state;
 mod summary;
 pub mod texts;
 
 pub use context::{BotContext, Limits};
-pub use io::{Action, ErpFailure, ErpOutcome, Input, Resolution, Waiting};
+pub use io::{Action, ErpFailure, ErpOutcome, Input, LadderReminder, Resolution, Waiting};
+pub use ladder::{LadderAsk, NegotiationOption};
 pub use machine::step;
 pub use state::{BotState, Flow, Identified, Inactivity, InactivityPhase, Stage, Verification};
 pub use texts::{GLOBAL_VARIABLES, TextEntry, TextProblem, Texts, TextsError, render};

@@ -3,13 +3,15 @@
 use crate::compose::{self, Row};
 use crate::context::BotContext;
 use crate::format;
-use crate::io::{Action, ErpFailure, ErpOutcome, Input, Resolution, Waiting};
+use crate::io::{Action, ErpFailure, ErpOutcome, Input, LadderReminder, Resolution, Waiting};
+use crate::ladder::{LadderAsk, LadderPayload, NegotiationOption};
 use crate::state::{BotState, Flow, Identified, Inactivity, InactivityPhase, Stage, Verification};
 use crate::summary::handoff_summary;
 use crate::texts::render;
 use balcao_domain::WaId;
 use balcao_domain::br::{BrPhone, CnpjError, CpfError, Document, DocumentError, same_subscriber};
 use balcao_domain::outbound::OutboundContent;
+use balcao_domain::webhook::MediaKind;
 use balcao_erp::{
     ConnectionStatus, Contract, ContractStatus, Customer, Invoice, InvoiceStatus, NewTicket,
     Ticket, UnlockRefusal, UnlockResult,
@@ -19,6 +21,8 @@ use balcao_intent::{
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
+
+mod reminders;
 
 /// Advances the conversation by one input. Pure: reads `ctx`, mutates `state`, returns what the
 /// engine must do, in order. Never panics; every inbound message gets at least one
@@ -37,7 +41,18 @@ pub fn step(state: &mut BotState, input: Input, ctx: &BotContext<'_>) -> Vec<Act
             reply_id,
             wa_id,
             at,
-        } => turn.inbound(text, reply_id, wa_id, at),
+            media,
+            reminder,
+        } => turn.inbound(
+            Inbound {
+                text,
+                reply_id,
+                media,
+                reminder,
+            },
+            wa_id,
+            at,
+        ),
         Input::Erp(outcome) => turn.erp(outcome),
         Input::InactivityTimer { at } => turn.timer(at),
     }
@@ -49,6 +64,14 @@ const DEBT_LINES_MAX: usize = 20;
 /// Menu options, in the order of their numbers.
 const MENU_SIZE: u32 = 5;
 
+/// What an inbound message carries besides who sent it and when.
+struct Inbound {
+    text: Option<String>,
+    reply_id: Option<String>,
+    media: Option<MediaKind>,
+    reminder: Option<LadderReminder>,
+}
+
 /// A tapped button or row of the bot's own (ids `bot:…`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum BotReply {
@@ -57,6 +80,10 @@ enum BotReply {
     Pix,
     Boleto,
     Negotiate,
+    /// One of the negotiation options of a reminder's invoice.
+    Negotiation(NegotiationOption),
+    /// "Não tenho" when asked for the receipt.
+    NoReceipt,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +103,9 @@ impl PickList {
     }
 }
 
+/// The "Não tenho" button under the receipt request.
+const RECEIPT_NONE_ID: &str = "bot:receipt:none";
+
 fn parse_bot_reply(id: &str) -> Option<BotReply> {
     let id = id.trim();
     match id {
@@ -83,7 +113,11 @@ fn parse_bot_reply(id: &str) -> Option<BotReply> {
         "bot:boleto" => return Some(BotReply::Boleto),
         "bot:negotiate" => return Some(BotReply::Negotiate),
         "bot:customer:none" => return Some(BotReply::NoneOfThese),
+        RECEIPT_NONE_ID => return Some(BotReply::NoReceipt),
         _ => {}
+    }
+    if let Some(option) = NegotiationOption::of_reply_id(id) {
+        return Some(BotReply::Negotiation(option));
     }
     [PickList::Customer, PickList::Contract, PickList::Invoice]
         .into_iter()
@@ -97,6 +131,10 @@ fn parse_bot_reply(id: &str) -> Option<BotReply> {
 struct Understood {
     text: String,
     reply: Option<BotReply>,
+    /// A quick reply of a ladder reminder (`ladder:…`), valid or not.
+    ladder: Option<LadderPayload>,
+    /// The kind of a media message (with or without a caption).
+    media: Option<MediaKind>,
     intent: Intent,
     confidence: f32,
     extracted: Extracted,
@@ -106,6 +144,14 @@ struct Understood {
 impl Understood {
     fn is_media(&self) -> bool {
         self.source == "media"
+    }
+
+    /// The button of a ladder reminder the subscriber tapped.
+    fn ladder_button(&self) -> Option<balcao_ladder::ButtonAction> {
+        match &self.ladder {
+            Some(LadderPayload::Button { action, .. }) => Some(*action),
+            _ => None,
+        }
     }
 }
 
@@ -372,11 +418,18 @@ impl<'c> Turn<'_, 'c> {
     // Inputs
     // -----------------------------------------------------------------------------------------
 
-    fn understand(&self, text: Option<String>, reply_id: Option<String>) -> Understood {
+    fn understand(
+        &self,
+        text: Option<String>,
+        reply_id: Option<String>,
+        media: Option<MediaKind>,
+    ) -> Understood {
         let text = text.unwrap_or_default();
         let mut understood = Understood {
             text: text.clone(),
             reply: None,
+            ladder: None,
+            media,
             intent: Intent::Unknown,
             confidence: 0.0,
             extracted: Extracted::default(),
@@ -386,10 +439,18 @@ impl<'c> Turn<'_, 'c> {
             if let Some(reply) = parse_bot_reply(id) {
                 understood.reply = Some(reply);
                 understood.source = "reply";
+            } else if let Some(payload) = crate::ladder::parse_payload(id) {
+                // A malformed one is read by its title, like any unknown id.
+                if matches!(payload, LadderPayload::Button { .. }) {
+                    understood.source = "ladder_reply";
+                }
+                understood.ladder = Some(payload);
             } else if let Some(classification) = match_reply_id(id) {
                 return Understood {
                     text,
                     reply: None,
+                    ladder: None,
+                    media,
                     intent: classification.intent,
                     confidence: classification.confidence,
                     extracted: classification.extracted,
@@ -407,7 +468,7 @@ impl<'c> Turn<'_, 'c> {
             understood.intent = intent;
             understood.confidence = confidence;
             understood.extracted = extracted;
-            if understood.reply.is_none() {
+            if understood.reply.is_none() && understood.ladder_button().is_none() {
                 understood.source = "text";
             }
         } else if understood.reply.is_some() {
@@ -416,13 +477,7 @@ impl<'c> Turn<'_, 'c> {
         understood
     }
 
-    fn inbound(
-        &mut self,
-        text: Option<String>,
-        reply_id: Option<String>,
-        wa_id: WaId,
-        at: Timestamp,
-    ) {
+    fn inbound(&mut self, message: Inbound, wa_id: WaId, at: Timestamp) {
         self.inbound = true;
         if self.state.stage == Stage::Closed {
             self.record("reopened", json!({}));
@@ -432,7 +487,13 @@ impl<'c> Turn<'_, 'c> {
             self.state.wa_id = Some(wa_id);
         }
         self.state.inactivity = None;
-        let understood = self.understand(text, reply_id);
+        let Inbound {
+            text,
+            reply_id,
+            media,
+            reminder,
+        } = message;
+        let understood = self.understand(text, reply_id.clone(), media);
         self.record(
             "inbound",
             json!({
@@ -440,9 +501,14 @@ impl<'c> Turn<'_, 'c> {
                 "confidence": understood.confidence,
                 "source": understood.source,
                 "stage": stage_name(self.state.stage),
+                "media": media.map(MediaKind::as_str),
                 "at": at.to_string(),
             }),
         );
+        if understood.ladder == Some(LadderPayload::Malformed) {
+            self.record("ladder_reply_malformed", json!({ "reply_id": reply_id }));
+        }
+        self.remember_reminder(understood.ladder.as_ref(), reminder);
         let substantive = !understood.intent.is_weak()
             && !matches!(understood.intent, Intent::Unknown | Intent::Menu);
         if substantive && !self.state.intents.contains(&understood.intent) {
@@ -469,6 +535,14 @@ impl<'c> Turn<'_, 'c> {
             json!({ "protocol": self.state.protocol, "started_at": self.state.started_at.to_string() }),
         );
         self.state.stage = Stage::Identifying;
+        if let Some(button) = understood.ladder_button() {
+            // Run once identified; the button's title ("Falar com financeiro") is not read.
+            match LadderAsk::of_button(button) {
+                Some(ask) => self.note_ladder_ask(ask, &understood),
+                None => self.opt_out(),
+            }
+            return self.lookup_by_phone();
+        }
         match understood.intent {
             Intent::Human => return self.human(understood.extracted.sector),
             Intent::Cancel => return self.cancel(),
@@ -485,7 +559,13 @@ impl<'c> Turn<'_, 'c> {
             Some(BotReply::Boleto) => Some(Flow::Invoice {
                 method: PaymentMethodHint::Boleto,
             }),
-            _ => flow_of(understood.intent, &understood.extracted),
+            _ => {
+                if let Some(ask) = self.reminder_text_ask(&understood) {
+                    self.note_ladder_ask(ask, &understood);
+                    return self.lookup_by_phone();
+                }
+                flow_of(understood.intent, &understood.extracted)
+            }
         };
         if let Some(flow) = flow {
             self.note_flow(flow);
@@ -549,6 +629,18 @@ impl<'c> Turn<'_, 'c> {
             waiting,
             Waiting::CustomersByPhone | Waiting::CustomerByDocument
         );
+        let ladder_ask = match understood.ladder_button() {
+            Some(button) => match LadderAsk::of_button(button) {
+                Some(ask) => Some(ask),
+                None => return self.opt_out(),
+            },
+            None => self.reminder_text_ask(understood),
+        };
+        if identifying && let Some(ask) = ladder_ask {
+            self.note_ladder_ask(ask, understood);
+            let text = self.render(&self.texts().please_wait_noted, &[]);
+            return self.send_text(&text);
+        }
         if identifying && let Some(flow) = flow_of(understood.intent, &understood.extracted) {
             self.note_flow(flow);
             self.state.pending = Some(flow);
@@ -569,6 +661,12 @@ impl<'c> Turn<'_, 'c> {
         {
             return;
         }
+        if let Some(button) = understood.ladder_button() {
+            return match LadderAsk::of_button(button) {
+                Some(ask) => self.ladder_ask(ask, &understood),
+                None => self.opt_out(),
+            };
+        }
         match understood.intent {
             Intent::Human => return self.human(understood.extracted.sector),
             Intent::Menu => return self.show_menu(),
@@ -586,6 +684,12 @@ impl<'c> Turn<'_, 'c> {
         }
         if self.stage_specific(&understood) {
             return;
+        }
+        if let Some(ask) = self.reminder_text_ask(&understood) {
+            return self.ladder_ask(ask, &understood);
+        }
+        if crate::ladder::asks_to_negotiate(&normalize(&understood.text)) {
+            return self.negotiate();
         }
         if let Some(flow) = flow_of(understood.intent, &understood.extracted) {
             if let Flow::Invoice { method } = flow
@@ -633,6 +737,18 @@ impl<'c> Turn<'_, 'c> {
                 true
             }
             BotReply::NoneOfThese => false,
+            BotReply::Negotiation(option)
+                if self.state.invoice.is_some() && self.state.reminder.is_some() =>
+            {
+                self.negotiation_choice(option);
+                true
+            }
+            BotReply::Negotiation(_) => false,
+            BotReply::NoReceipt if self.state.stage == Stage::AwaitReceipt => {
+                self.no_receipt();
+                true
+            }
+            BotReply::NoReceipt => false,
             BotReply::Pick { list, number } => {
                 let expected = match self.state.stage {
                     Stage::ChooseCustomer => PickList::Customer,
@@ -721,6 +837,22 @@ impl<'c> Turn<'_, 'c> {
                 self.handoff(sector, "pediu para falar com um atendente", None);
                 true
             }
+            Stage::Negotiation => {
+                let option = NegotiationOption::of_words(&normalize(&understood.text))
+                    .or_else(|| number.and_then(NegotiationOption::of_number))
+                    .or_else(|| {
+                        (understood.intent == Intent::Invoice)
+                            .then_some(NegotiationOption::PayInFull)
+                    });
+                match option {
+                    Some(option) => {
+                        self.negotiation_choice(option);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Stage::AwaitReceipt => self.receipt_answer(understood),
             _ => false,
         }
     }
@@ -741,6 +873,7 @@ impl<'c> Turn<'_, 'c> {
             ErpOutcome::CustomerByDocument(result) => self.on_customer_by_document(result),
             ErpOutcome::Contracts(result) => self.on_contracts(result),
             ErpOutcome::OpenInvoices(result) => self.on_open_invoices(result),
+            ErpOutcome::Invoice(result) => self.on_fresh_invoice(result),
             ErpOutcome::Unlock(result) => self.on_unlock(result),
             ErpOutcome::Connection(result) => self.on_connection(result),
             ErpOutcome::Ticket(result) => self.on_ticket(result),
@@ -764,7 +897,12 @@ impl<'c> Turn<'_, 'c> {
         match inactivity.phase {
             InactivityPhase::Reminder => {
                 let minutes = self.ctx.limits.inactivity_close_after.as_mins().to_string();
-                let text = self.render(&self.texts().inactivity_reminder, &[("minutos", &minutes)]);
+                let template = if self.state.stage == Stage::AwaitReceipt {
+                    &self.texts().receipt_reminder
+                } else {
+                    &self.texts().inactivity_reminder
+                };
+                let text = self.render(template, &[("minutos", &minutes)]);
                 self.send_text(&text);
                 self.record("inactivity_reminder", json!({}));
                 let at = later(self.ctx.now, self.ctx.limits.inactivity_close_after);
@@ -774,6 +912,9 @@ impl<'c> Turn<'_, 'c> {
                 });
                 self.actions.push(Action::ScheduleInactivity { at });
                 self.timer_armed = true;
+            }
+            InactivityPhase::Close if self.state.stage == Stage::AwaitReceipt => {
+                self.receipt_timeout();
             }
             InactivityPhase::Close => {
                 let text = self.render(&self.texts().inactivity_close, &[]);
@@ -883,6 +1024,11 @@ impl<'c> Turn<'_, 'c> {
                 self.ask_connection_back(&question);
             }
             Stage::ChooseSector => self.show_sector_choice(),
+            Stage::Negotiation => match self.state.invoice.clone() {
+                Some(invoice) => self.show_negotiation(&invoice),
+                None => self.show_menu(),
+            },
+            Stage::AwaitReceipt => self.ask_receipt_again(),
             _ => self.show_menu(),
         }
     }
@@ -1469,6 +1615,12 @@ impl<'c> Turn<'_, 'c> {
             Flow::Debts => Intent::Debts,
             Flow::Unlock => Intent::Unlock,
             Flow::Connection => Intent::Connection,
+            Flow::Ladder { ask } => match ask {
+                LadderAsk::Pay { .. } => Intent::Invoice,
+                LadderAsk::Negotiate => Intent::Debts,
+                LadderAsk::AlreadyPaid => Intent::AlreadyPaid,
+                LadderAsk::TalkToFinance => Intent::Human,
+            },
         };
         if !self.state.intents.contains(&intent) {
             self.state.intents.push(intent);
@@ -1510,6 +1662,7 @@ impl<'c> Turn<'_, 'c> {
                 self.state.pending = Some(flow);
                 self.request(Action::FetchOpenInvoices(customer), Waiting::OpenInvoices);
             }
+            Flow::Ladder { ask } => self.run_reminder_flow(ask, customer),
             Flow::Unlock | Flow::Connection => {
                 if self.state.contract.is_some() {
                     self.continue_with_contract(flow);
@@ -1644,7 +1797,7 @@ impl<'c> Turn<'_, 'c> {
                 self.state.pending = Some(flow);
                 self.request(Action::CheckConnection(contract), Waiting::Connection);
             }
-            Flow::Invoice { .. } | Flow::Debts => self.run_flow(flow),
+            Flow::Invoice { .. } | Flow::Debts | Flow::Ladder { .. } => self.run_flow(flow),
         }
     }
 
@@ -1659,6 +1812,9 @@ impl<'c> Turn<'_, 'c> {
         let flow = self.state.pending.take().unwrap_or(Flow::Invoice {
             method: PaymentMethodHint::Any,
         });
+        if let Flow::Ladder { ask } = flow {
+            return self.on_reminder_invoices(ask, invoices);
+        }
         let contract_id = self.state.contract.as_ref().map(|c| c.erp_id.clone());
         let mut payable: Vec<Invoice> = invoices
             .into_iter()
@@ -1699,7 +1855,7 @@ impl<'c> Turn<'_, 'c> {
                     self.show_invoice_choice();
                 }
             }
-            Flow::Unlock | Flow::Connection => self.show_menu(),
+            Flow::Unlock | Flow::Connection | Flow::Ladder { .. } => self.show_menu(),
         }
     }
 
@@ -2304,6 +2460,8 @@ fn stage_name(stage: Stage) -> &'static str {
         Stage::ConfirmUnlock => "confirm_unlock",
         Stage::ConnectionCheck => "connection_check",
         Stage::ChooseSector => "choose_sector",
+        Stage::Negotiation => "negotiation",
+        Stage::AwaitReceipt => "await_receipt",
         Stage::AfterFlow => "after_flow",
         Stage::HandedOff { .. } => "handed_off",
         Stage::Closed => "closed",

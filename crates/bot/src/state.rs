@@ -1,6 +1,7 @@
 //! The per-conversation state the engine stores as JSON between steps.
 
-use crate::io::Waiting;
+use crate::io::{LadderReminder, Waiting};
+use crate::ladder::LadderAsk;
 use balcao_domain::WaId;
 use balcao_domain::br::Document;
 use balcao_erp::{Contract, Customer, Invoice};
@@ -34,6 +35,12 @@ pub enum Stage {
     ConnectionCheck,
     /// Asked which department.
     ChooseSector,
+    /// Negotiating an invoice from a reminder: offered paying in full now, a new due date or
+    /// instalments.
+    Negotiation,
+    /// "Já paguei" and the system still shows the invoice open: asked for the receipt (photo or
+    /// PDF).
+    AwaitReceipt,
     /// A flow ended; asked whether there is anything else.
     AfterFlow,
     /// People own the conversation now.
@@ -51,6 +58,9 @@ pub enum Flow {
     Debts,
     Unlock,
     Connection,
+    /// A reply to a billing-ladder reminder, about the reminder's invoice
+    /// ([`BotState::reminder`]).
+    Ladder { ask: LadderAsk },
 }
 
 impl Flow {
@@ -61,6 +71,7 @@ impl Flow {
             Flow::Debts => "debitos",
             Flow::Unlock => "desbloqueio",
             Flow::Connection => "conexao",
+            Flow::Ladder { ask } => ask.tag(),
         }
     }
 
@@ -70,6 +81,7 @@ impl Flow {
             Flow::Debts => "debts",
             Flow::Unlock => "unlock",
             Flow::Connection => "connection",
+            Flow::Ladder { .. } => "ladder",
         }
     }
 
@@ -80,13 +92,16 @@ impl Flow {
             Flow::Debts => "débitos em aberto",
             Flow::Unlock => "desbloqueio de confiança",
             Flow::Connection => "internet sem conexão",
+            Flow::Ladder { .. } => "resposta a lembrete de cobrança",
         }
     }
 
     /// The department that handles this subject.
     pub fn sector(self) -> Sector {
         match self {
-            Flow::Invoice { .. } | Flow::Debts | Flow::Unlock => Sector::Billing,
+            Flow::Invoice { .. } | Flow::Debts | Flow::Unlock | Flow::Ladder { .. } => {
+                Sector::Billing
+            }
             Flow::Connection => Sector::Support,
         }
     }
@@ -215,6 +230,12 @@ pub struct BotState {
     pub(crate) journal: Vec<String>,
     #[serde(default)]
     pub(crate) inactivity: Option<Inactivity>,
+    /// The billing-ladder reminder the subscriber answered, once a reply to one arrived.
+    #[serde(default)]
+    pub(crate) reminder: Option<LadderReminder>,
+    /// A photo or PDF came in answer to a reminder before the bot asked for the receipt.
+    #[serde(default)]
+    pub(crate) receipt_received: bool,
 }
 
 fn any_method() -> PaymentMethodHint {
@@ -251,6 +272,8 @@ impl BotState {
             intents: Vec::new(),
             journal: Vec::new(),
             inactivity: None,
+            reminder: None,
+            receipt_received: false,
         }
     }
 
@@ -285,6 +308,11 @@ impl BotState {
         &self.tags
     }
 
+    /// The billing-ladder reminder the conversation answers, if any.
+    pub fn reminder(&self) -> Option<&LadderReminder> {
+        self.reminder.as_ref()
+    }
+
     /// When the inactivity timer is expected to fire, if armed.
     pub fn inactivity(&self) -> Option<Inactivity> {
         self.inactivity
@@ -314,6 +342,7 @@ impl BotState {
         fresh.journal = std::mem::take(&mut self.journal);
         fresh.tags = std::mem::take(&mut self.tags);
         fresh.intents = std::mem::take(&mut self.intents);
+        fresh.reminder = self.reminder.take();
         *self = fresh;
     }
 }

@@ -63,6 +63,17 @@ pub(crate) fn handoff_summary(state: &BotState, reason: &str) -> String {
             contract.status.label()
         ));
     }
+    if let Some(reminder) = &state.reminder {
+        let step = reminder
+            .step
+            .as_deref()
+            .map(|step| format!(" {}", crate::ladder::step_label(step)))
+            .unwrap_or_default();
+        lines.push(format!(
+            "Régua de cobrança: respondeu ao lembrete{step} da fatura {}",
+            reminder.invoice_id
+        ));
+    }
     if !state.intents.is_empty() {
         let subjects: Vec<&str> = state.intents.iter().map(|i| intent_label(*i)).collect();
         lines.push(format!("Pedidos: {}", subjects.join(", ")));

@@ -179,6 +179,38 @@ define_texts! {
     inactivity_reminder ["minutos"] = "Você ainda está por aí? 🙂 É só responder para continuar. Sem resposta, encerro este atendimento em {{minutos}} minutos.";
     inactivity_close [] = "Como não tivemos resposta, encerrei este atendimento. Se precisar, é só mandar uma mensagem. Protocolo {{protocolo}}.";
     opt_out [] = "Pronto, você não vai mais receber mensagens automáticas de cobrança por aqui. Se mudar de ideia, fale com a nossa equipe.";
+    /// A reply to a billing reminder whose invoice is no longer open (paid or cancelled).
+    reminder_invoice_not_open [] = "A fatura desse lembrete não está mais em aberto no nosso sistema. Se você já pagou, obrigado! ✅";
+    /// After `reminder_invoice_not_open` when other invoices are still open.
+    reminder_other_invoices ["quantidade"] = "Você ainda tem {{quantidade}} fatura(s) em aberto. Quer a 2ª via?";
+    /// After `reminder_invoice_not_open` when nothing else is open; the conversation ends.
+    reminder_nothing_open [] = "Não há outras faturas em aberto no seu cadastro. Obrigado por manter tudo em dia! 😊 Se precisar, é só mandar uma mensagem. Protocolo {{protocolo}}.";
+    /// Negotiating the invoice of a reminder: the options follow, numbered.
+    negotiation_options ["vencimento", "valor"] = "Vamos negociar a fatura com vencimento em {{vencimento}} ({{valor}}). O que fica melhor para você? Digite o número ou toque na opção:";
+    negotiation_pay_in_full [] = "Pagar o total agora";
+    negotiation_new_due_date [] = "Nova data";
+    negotiation_instalments [] = "Parcelar";
+    /// Before the handoff to the billing team, which agrees new due dates.
+    negotiation_new_due_date_noted [] = "Anotei que você quer uma *nova data de vencimento*. Quem combina isso é a nossa equipe financeira.";
+    /// Before the handoff to the billing team, which agrees instalments.
+    negotiation_instalments_noted [] = "Anotei que você quer *parcelar*. Quem combina as condições é a nossa equipe financeira.";
+    /// "Já paguei" and the system shows the invoice paid: the conversation ends resolved.
+    payment_confirmed ["vencimento"] = "Confirmei aqui: o pagamento da fatura com vencimento em {{vencimento}} já consta no nosso sistema. Obrigado! ✅ Se a sua conexão estava suspensa, ela volta sozinha em alguns minutos (se não voltar, reinicie o roteador). Protocolo {{protocolo}}.";
+    /// "Já paguei" and the invoice is no longer listed as open: the conversation ends resolved.
+    payment_not_open [] = "A fatura desse lembrete não consta mais como em aberto no nosso sistema. Obrigado! ✅ Se a sua conexão estava suspensa, ela volta sozinha em alguns minutos (se não voltar, reinicie o roteador). Protocolo {{protocolo}}.";
+    /// "Já paguei" and the system still shows the invoice open.
+    receipt_request ["vencimento", "valor"] = "Ainda não consta o pagamento da fatura com vencimento em {{vencimento}} ({{valor}}) no nosso sistema. Pagamentos por Pix costumam aparecer em minutos, e por boleto em até 3 dias úteis.\n\nSe você já pagou, envie aqui uma *foto* ou o *PDF* do comprovante que eu encaminho para o financeiro conferir.";
+    button_no_receipt [] = "Não tenho";
+    /// Asked for the receipt again (a text or an audio came instead).
+    receipt_again [] = "Para conferir o pagamento, envie uma *foto* ou o *PDF* do comprovante. Se não tiver, toque em *Não tenho*.";
+    /// Silence while waiting for the receipt (instead of the usual reminder).
+    receipt_reminder ["minutos"] = "Ainda estou aguardando o comprovante (foto ou PDF). Se não tiver, toque em *Não tenho*. Em {{minutos}} minutos passo o seu atendimento para o financeiro conferir o pagamento.";
+    /// Before the handoff when the receipt arrived.
+    receipt_received [] = "Recebi o seu comprovante, obrigado! 🙏";
+    /// Before the handoff when the subscriber has no receipt.
+    receipt_missing [] = "Sem problemas!";
+    /// Before the handoff when no receipt came in time.
+    receipt_timeout [] = "Como o comprovante não chegou, vou pedir para o financeiro conferir o seu pagamento.";
 }
 
 /// Something wrong with one template.

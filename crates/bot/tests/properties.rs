@@ -4,8 +4,9 @@
 
 mod support;
 
-use balcao_bot::{Action, ErpFailure, ErpOutcome, Input, Stage, Waiting, compose};
+use balcao_bot::{Action, ErpFailure, ErpOutcome, Input, LadderReminder, Stage, Waiting, compose};
 use balcao_domain::WaId;
+use balcao_domain::webhook::MediaKind;
 use balcao_domain::br::Document;
 use balcao_erp::{ContractStatus, Customer, InvoiceStatus, UnlockRefusal};
 use jiff::SignedDuration;
@@ -93,6 +94,37 @@ const REPLY_IDS: &[&str] = &[
     "bot:invoice:3",
     "garbage:id",
     "",
+    "bot:negotiate:pay_in_full",
+    "bot:negotiate:instalments",
+    "bot:receipt:none",
+    "ladder:pix:a",
+    "ladder:xyz",
+];
+
+/// Quick replies of ladder reminders (invoice "a" is open in most answers, "b" overdue, "zz"
+/// never) and the typed answers to one.
+const REMINDER_REPLIES: &[(&str, &str)] = &[
+    ("ladder:pix:a", "Pagar com Pix"),
+    ("ladder:boleto:b", "Ver boleto"),
+    ("ladder:negociar:b", "Negociar"),
+    ("ladder:ja_paguei:a", "Já paguei"),
+    ("ladder:financeiro:a", "Falar com financeiro"),
+    ("ladder:sair:a", "Parar lembretes"),
+    ("ladder:pix:zz", "Pagar com Pix"),
+    ("ladder:xyz", "???"),
+    ("", "já paguei"),
+    ("", "quero negociar"),
+    ("", "manda o pix"),
+    ("", "não tenho"),
+    ("", "parcelar"),
+    ("", "2"),
+];
+
+const MEDIA: [MediaKind; 4] = [
+    MediaKind::Image,
+    MediaKind::Document,
+    MediaKind::Audio,
+    MediaKind::Sticker,
 ];
 
 #[derive(Clone, Debug)]
@@ -102,6 +134,10 @@ enum Event {
     Tap(usize, String),
     Free(String),
     Media,
+    /// A photo, PDF, audio or sticker after the reminder about invoice "a".
+    MediaAfterReminder(usize),
+    /// A reminder's quick reply or a typed answer after it.
+    Reminder(usize),
     /// Answers what the bot waits for with the n-th outcome of that kind.
     Answer(usize),
     /// An outcome of any kind, expected or not.
@@ -121,9 +157,11 @@ fn event() -> impl Strategy<Value = Event> {
         2 => ((0..REPLY_IDS.len()), "\\PC{0,12}").prop_map(|(i, t)| Event::Tap(i, t)),
         1 => "\\PC{0,40}".prop_map(Event::Free),
         1 => Just(Event::Media),
+        1 => (0..MEDIA.len()).prop_map(Event::MediaAfterReminder),
+        2 => (0..REMINDER_REPLIES.len()).prop_map(Event::Reminder),
         5 => (0usize..12).prop_map(Event::Answer),
         4 => (0usize..10).prop_map(Event::TapOffered),
-        1 => ((0usize..7), (0usize..12)).prop_map(|(k, n)| Event::Stray(k, n)),
+        1 => ((0..KINDS.len()), (0usize..12)).prop_map(|(k, n)| Event::Stray(k, n)),
         1 => Just(Event::Timer),
         1 => (-30i64..30).prop_map(Event::TimerAt),
         1 => (0i64..30).prop_map(Event::Wait),
@@ -134,6 +172,8 @@ fn event() -> impl Strategy<Value = Event> {
 fn cooperative_event() -> impl Strategy<Value = Event> {
     prop_oneof![
         2 => (0..SAYINGS.len()).prop_map(Event::Say),
+        1 => (0..REMINDER_REPLIES.len()).prop_map(Event::Reminder),
+        1 => (0..MEDIA.len()).prop_map(Event::MediaAfterReminder),
         6 => (0usize..12).prop_map(Event::Answer),
         6 => (0usize..10).prop_map(Event::TapOffered),
     ]
@@ -209,6 +249,15 @@ fn outcome(kind: Waiting, n: usize) -> ErpOutcome {
                 }
             })
         }),
+        Waiting::Invoice => ErpOutcome::Invoice(if fail {
+            Err(failure(n))
+        } else {
+            let mut invoice = open_invoice("a");
+            if n % 3 == 0 {
+                invoice.status = InvoiceStatus::Paid;
+            }
+            Ok(invoice)
+        }),
         Waiting::Unlock => ErpOutcome::Unlock(if fail {
             Err(failure(n))
         } else {
@@ -244,11 +293,12 @@ fn outcome(kind: Waiting, n: usize) -> ErpOutcome {
     }
 }
 
-const KINDS: [Waiting; 7] = [
+const KINDS: [Waiting; 8] = [
     Waiting::CustomersByPhone,
     Waiting::CustomerByDocument,
     Waiting::Contracts,
     Waiting::OpenInvoices,
+    Waiting::Invoice,
     Waiting::Unlock,
     Waiting::Connection,
     Waiting::Ticket,
@@ -279,14 +329,23 @@ fn offered(actions: &[Action]) -> Vec<(String, String)> {
 }
 
 fn input(script: &mut Script, event: &Event, offered: &[(String, String)]) -> Option<Input> {
-    let inbound = |script: &mut Script, text: Option<String>, reply_id: Option<String>| {
+    let message = |script: &mut Script,
+                   text: Option<String>,
+                   reply_id: Option<String>,
+                   media: Option<MediaKind>,
+                   reminder: Option<LadderReminder>| {
         script.now += SignedDuration::from_secs(3);
         Input::Inbound {
             text,
             reply_id,
             wa_id: script.wa_id.clone(),
             at: script.now,
+            media,
+            reminder,
         }
+    };
+    let inbound = |script: &mut Script, text: Option<String>, reply_id: Option<String>| {
+        message(script, text, reply_id, None, None)
     };
     Some(match event {
         Event::Say(i) => inbound(script, Some(SAYINGS[*i].to_owned()), None),
@@ -294,7 +353,22 @@ fn input(script: &mut Script, event: &Event, offered: &[(String, String)]) -> Op
             inbound(script, Some(title.clone()), Some(REPLY_IDS[*i].to_owned()))
         }
         Event::Free(text) => inbound(script, Some(text.clone()), None),
-        Event::Media => inbound(script, None, None),
+        Event::Media => message(script, None, None, Some(MediaKind::Audio), None),
+        Event::MediaAfterReminder(i) => {
+            message(script, None, None, Some(MEDIA[*i]), Some(reminder("a")))
+        }
+        Event::Reminder(i) => {
+            let (id, title) = REMINDER_REPLIES[*i];
+            let invoice = id.splitn(3, ':').nth(2).unwrap_or("a");
+            let reply_id = (!id.is_empty()).then(|| id.to_owned());
+            message(
+                script,
+                Some(title.to_owned()),
+                reply_id,
+                None,
+                Some(reminder(invoice)),
+            )
+        }
         Event::TapOffered(i) => {
             let (id, title) = offered.get(i % offered.len().max(1))?.clone();
             inbound(script, Some(title), Some(id))
@@ -437,7 +511,7 @@ proptest! {
             }
             let turn = script.say("atendente");
             check_step(
-                &Input::Inbound { text: None, reply_id: None, wa_id: script.wa_id.clone(), at: script.now },
+                &Input::Inbound { text: None, reply_id: None, wa_id: script.wa_id.clone(), at: script.now, media: None, reminder: None },
                 &turn.0,
                 &script,
             )?;
@@ -520,6 +594,8 @@ fn random_conversations_reach_every_stage_and_action() {
         "ConfirmUnlock",
         "ConnectionCheck",
         "ChooseSector",
+        "Negotiation",
+        "AwaitReceipt",
         "AfterFlow",
         "HandedOff",
         "Closed",
@@ -531,6 +607,7 @@ fn random_conversations_reach_every_stage_and_action() {
         "LookupByDocument",
         "FetchContracts",
         "FetchOpenInvoices",
+        "FetchInvoice",
         "TrustUnlock",
         "CheckConnection",
         "OpenTicket",

@@ -588,8 +588,10 @@ impl LadderRunner {
         while let Some(page) = cursor.next_page().await? {
             report.rows += page.rows;
             report.planned += page.sends.len();
-            for step in &page.obsolete {
-                let send = NewLadderSend {
+            let obsolete: Vec<NewLadderSend> = page
+                .obsolete
+                .iter()
+                .map(|step| NewLadderSend {
                     invoice_id: step.invoice_id.clone(),
                     customer_id: step.customer_id.clone(),
                     step_key: step.step_key.clone(),
@@ -597,12 +599,12 @@ impl LadderRunner {
                     variant: None,
                     local_date: step.local_date,
                     detail: Some(format!("substituída por {}", step.superseded_by)),
-                };
-                self.store
-                    .record_ladder_send(workspace, &send, None, now)
-                    .await?;
-                report.obsolete += 1;
-            }
+                })
+                .collect();
+            self.store
+                .record_ladder_skips(workspace, &obsolete, now)
+                .await?;
+            report.obsolete += obsolete.len();
             for order in &page.sends {
                 self.deliver(workspace, number, adapter, &business, order, &mut report)
                     .await?;

@@ -24,6 +24,15 @@ pub trait ErpAdapter: Send + Sync {
         document: &Document,
     ) -> Result<Option<Customer>, ErpError>;
 
+    /// The customer of a connection login (PPPoE/hotspot user), or `None`. Only MK-Auth looks
+    /// customers up by login (`/api/cliente/show/{login}`: each MK-Auth customer is one login);
+    /// the others answer [`ErpError::NotSupported`].
+    async fn find_customer_by_login(&self, _login: &str) -> Result<Option<Customer>, ErpError> {
+        Err(ErpError::not_supported(
+            crate::error::Operation::FindCustomerByLogin,
+        ))
+    }
+
     /// Customers registered with this phone, in either 9th-digit form (ERPs keep legacy 8-digit
     /// mobiles). Empty when nobody matches.
     async fn find_customers_by_phone(&self, phone: &BrPhone) -> Result<Vec<Customer>, ErpError>;
@@ -110,6 +119,15 @@ pub trait ErpAdapter: Send + Sync {
         Ok(receivables::finish(rows))
     }
 
+    /// Whether [`ErpAdapter::receivables`] lists the whole base by due date (SGP, IXC, Hubsoft)
+    /// and ignores `customers`. When `false` (MK-Auth, Voalle, RadiusNet: titles only per
+    /// CPF/CNPJ or login, and no endpoint lists the customers), the caller must pass the
+    /// customers to ask about. The default is `false`, as the default `receivables` is the
+    /// per-customer fallback.
+    fn lists_receivables_in_bulk(&self) -> bool {
+        false
+    }
+
     /// Restores a contract blocked for debt once its debt is paid (Anatel: within a day of the
     /// payment). Call it only when the debt behind the block is paid: a release does not look at
     /// other invoices. `granted` means the contract is not blocked any more — released by this
@@ -135,6 +153,9 @@ impl<T: ErpAdapter + ?Sized> ErpAdapter for Arc<T> {
         document: &Document,
     ) -> Result<Option<Customer>, ErpError> {
         (**self).find_customer_by_document(document).await
+    }
+    async fn find_customer_by_login(&self, login: &str) -> Result<Option<Customer>, ErpError> {
+        (**self).find_customer_by_login(login).await
     }
     async fn find_customers_by_phone(&self, phone: &BrPhone) -> Result<Vec<Customer>, ErpError> {
         (**self).find_customers_by_phone(phone).await
@@ -176,7 +197,62 @@ impl<T: ErpAdapter + ?Sized> ErpAdapter for Arc<T> {
     ) -> Result<Vec<Receivable>, ErpError> {
         (**self).receivables(due_from, due_until, customers).await
     }
+    fn lists_receivables_in_bulk(&self) -> bool {
+        (**self).lists_receivables_in_bulk()
+    }
     async fn restore_after_payment(&self, contract: &Contract) -> Result<UnlockResult, ErpError> {
         (**self).restore_after_payment(contract).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn auth(system: System) -> BTreeMap<String, String> {
+        crate::required_auth_keys(system)
+            .iter()
+            .map(|k| {
+                let value = match *k {
+                    "token_url" => "http://127.0.0.1:1/connect/token",
+                    "token" if system == System::Ixc => "1:abc",
+                    _ => "x",
+                };
+                ((*k).to_owned(), value.to_owned())
+            })
+            .collect()
+    }
+
+    /// The runner decides from this whether to pass customers to `receivables`: a wrong answer
+    /// would sync nothing (or ask a bulk system per customer), so every adapter is pinned,
+    /// through the resilience wrapper and the `Arc` the product holds.
+    #[test]
+    fn bulk_listing_capability_per_system() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        for system in System::ALL {
+            let adapter = crate::connect(system, "http://127.0.0.1:1", &auth(system))
+                .unwrap_or_else(|e| panic!("{system}: {e}"));
+            let bulk = matches!(system, System::Sgp | System::Ixc | System::Hubsoft);
+            assert_eq!(adapter.lists_receivables_in_bulk(), bulk, "{system}");
+        }
+    }
+
+    #[tokio::test]
+    async fn only_mkauth_looks_customers_up_by_login() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        for system in System::ALL {
+            if system == System::MkAuth {
+                continue;
+            }
+            let adapter = crate::connect(system, "http://127.0.0.1:1", &auth(system)).unwrap();
+            assert_eq!(
+                adapter.find_customer_by_login("joao").await,
+                Err(ErpError::not_supported(
+                    crate::error::Operation::FindCustomerByLogin
+                )),
+                "{system}"
+            );
+        }
     }
 }

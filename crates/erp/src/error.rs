@@ -10,6 +10,7 @@ use std::fmt;
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     FindCustomerByDocument,
+    FindCustomerByLogin,
     FindCustomersByPhone,
     Contracts,
     OpenInvoices,
@@ -35,6 +36,7 @@ impl Operation {
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::FindCustomerByDocument => "find_customer_by_document",
+            Operation::FindCustomerByLogin => "find_customer_by_login",
             Operation::FindCustomersByPhone => "find_customers_by_phone",
             Operation::Contracts => "contracts",
             Operation::OpenInvoices => "open_invoices",
@@ -53,6 +55,7 @@ impl Operation {
     pub fn label(self) -> &'static str {
         match self {
             Operation::FindCustomerByDocument => "busca de cliente por CPF/CNPJ",
+            Operation::FindCustomerByLogin => "busca de cliente por login",
             Operation::FindCustomersByPhone => "busca de cliente por telefone",
             Operation::Contracts => "consulta de contratos",
             Operation::OpenInvoices => "consulta de faturas em aberto",

@@ -400,6 +400,20 @@ impl<A: ErpAdapter> ErpAdapter for Resilient<A> {
         Ok(found)
     }
 
+    async fn find_customer_by_login(&self, login: &str) -> Result<Option<Customer>, ErpError> {
+        let key = cache_key(Operation::FindCustomerByLogin, login);
+        if let Some(Cached::Customer(hit)) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let found = self
+            .run(Operation::FindCustomerByLogin, || {
+                self.inner.find_customer_by_login(login)
+            })
+            .await?;
+        self.remember(key, Cached::Customer(found.clone()));
+        Ok(found)
+    }
+
     async fn find_customers_by_phone(&self, phone: &BrPhone) -> Result<Vec<Customer>, ErpError> {
         let key = cache_key(Operation::FindCustomersByPhone, &phone.national());
         if let Some(Cached::Customers(hit)) = self.cached(&key) {
@@ -514,6 +528,10 @@ impl<A: ErpAdapter> ErpAdapter for Resilient<A> {
             self.inner.receivables(due_from, due_until, customers)
         })
         .await
+    }
+
+    fn lists_receivables_in_bulk(&self) -> bool {
+        self.inner.lists_receivables_in_bulk()
     }
 
     /// A write where the system has a release action: tried once, and the cache dropped.

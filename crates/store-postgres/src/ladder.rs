@@ -23,6 +23,11 @@ const RECEIVABLE_COLUMNS: &str = "r.workspace_id, r.invoice_id, r.customer_id, r
     (SELECT max(s.local_date) FROM ladder_sends s \
       WHERE s.workspace_id = r.workspace_id AND s.customer_id = r.customer_id \
         AND s.status = 'sent') AS last_sent_on";
+/// [`RECEIVABLE_COLUMNS`] without the per-row subqueries (a page reads them in one range).
+const PAGE_COLUMNS: &str = "r.workspace_id, r.invoice_id, r.customer_id, r.customer_name, \
+    r.contract_id, r.due_date, r.amount_cents, r.person, r.plan_value_cents, r.city, r.region, \
+    r.late_payments, r.suspended, r.wa_id, r.time_zone, r.paid, r.removed, r.synced_at, \
+    COALESCE(o.opted_out, FALSE) AS opted_out, NULL::text AS handled, NULL::text AS last_sent_on";
 const RECEIVABLE_FROM: &str = " FROM ladder_receivables r LEFT JOIN ladder_opt_outs o \
     ON o.workspace_id = r.workspace_id AND o.wa_key = r.wa_key";
 const SEND_COLUMNS: &str = "id, workspace_id, invoice_id, customer_id, step_key, status, variant, \
@@ -190,7 +195,17 @@ impl LadderStore for PgStore {
                     .push_bind(r.plan_value_cents)
                     .push_bind(&r.city)
                     .push_bind(&r.region)
-                    .push_bind(i64::from(r.late_payments_last_12m))
+                    .push("COALESCE((SELECT SUM(l.late::INT)::BIGINT FROM ladder_payment_log l WHERE l.workspace_id = ")
+                    .push_bind_unseparated(workspace.0)
+                    .push_unseparated(" AND l.customer_id = ")
+                    .push_bind_unseparated(&r.customer_id)
+                    .push_unseparated(" AND l.due_date >= ")
+                    .push_bind_unseparated(date_text(history_since(r.due)))
+                    .push_unseparated(" AND l.due_date < ")
+                    .push_bind_unseparated(date_text(r.due))
+                    .push_unseparated(" HAVING COUNT(*) > 0), ")
+                    .push_bind_unseparated(i64::from(r.late_payments_last_12m))
+                    .push_unseparated(")")
                     .push_bind(r.suspended)
                     .push_bind(r.wa_id.as_ref().map(|w| w.as_str().to_owned()))
                     .push_bind(r.wa_id.as_ref().map(WaId::match_key))
@@ -254,8 +269,10 @@ impl LadderStore for PgStore {
         limit: u32,
     ) -> Result<Vec<LadderReceivable>> {
         let (customer, invoice) = after.unwrap_or(("", ""));
+        // The page first, then what was handled for its customers in ONE range read: two
+        // per-row subqueries cost two index probes for each of a million rows.
         let rows = sqlx::query(sql(format!(
-            "SELECT {RECEIVABLE_COLUMNS}{RECEIVABLE_FROM} \
+            "SELECT {PAGE_COLUMNS}{RECEIVABLE_FROM} \
              WHERE r.workspace_id = $1 AND NOT r.paid AND NOT r.removed \
                AND (r.customer_id, r.invoice_id) > ($2, $3) \
              ORDER BY r.customer_id, r.invoice_id LIMIT $4"
@@ -267,7 +284,35 @@ impl LadderStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter().map(receivable_from).collect()
+        let mut page = rows
+            .iter()
+            .map(receivable_from)
+            .collect::<Result<Vec<_>>>()?;
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            return Ok(page);
+        };
+        let sends = sqlx::query(
+            "SELECT customer_id, invoice_id, step_key, status, local_date FROM ladder_sends
+             WHERE workspace_id = $1 AND customer_id >= $2 AND customer_id <= $3",
+        )
+        .bind(workspace.0)
+        .bind(&first.receivable.customer_id)
+        .bind(&last.receivable.customer_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut handled = PageHandled::default();
+        for row in &sends {
+            handled.add(
+                row.try_get(0).map_err(db_err)?,
+                row.try_get(1).map_err(db_err)?,
+                row.try_get(2).map_err(db_err)?,
+                row.try_get::<&str, _>(3).map_err(db_err)? == "sent",
+                row.try_get(4).map_err(db_err)?,
+            )?;
+        }
+        handled.fill(&mut page);
+        Ok(page)
     }
 
     async fn ladder_receivable(
@@ -334,6 +379,46 @@ impl LadderStore for PgStore {
         })
     }
 
+    async fn record_ladder_skips(
+        &self,
+        workspace: WorkspaceId,
+        sends: &[NewLadderSend],
+        now: Millis,
+    ) -> Result<u64> {
+        if sends.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write_tx().await?;
+        let mut written = 0;
+        for chunk in sends.chunks(SKIPS_CHUNK) {
+            let mut query = QueryBuilder::<Postgres>::new(
+                "INSERT INTO ladder_sends (workspace_id, invoice_id, step_key, customer_id, status,
+                    variant, local_date, detail, created_at, updated_at) ",
+            );
+            query.push_values(chunk, |mut b, send| {
+                b.push_bind(workspace.0)
+                    .push_bind(&send.invoice_id)
+                    .push_bind(&send.step_key)
+                    .push_bind(&send.customer_id)
+                    .push_bind(send.status.as_str())
+                    .push_bind(&send.variant)
+                    .push_bind(date_text(send.local_date))
+                    .push_bind(&send.detail)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            query.push(" ON CONFLICT (workspace_id, invoice_id, step_key) DO NOTHING");
+            written += query
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(written)
+    }
+
     async fn ladder_sends(
         &self,
         workspace: WorkspaceId,
@@ -379,6 +464,23 @@ impl LadderStore for PgStore {
     ) -> Result<Option<LadderReceivable>> {
         let mut tx = self.write_tx().await?;
         let before = receivable_in(&mut tx, workspace, invoice_id).await?;
+        if let Some(row) = before.as_ref().filter(|row| !row.paid) {
+            let r = &row.receivable;
+            sqlx::query(
+                "INSERT INTO ladder_payment_log (workspace_id, invoice_id, customer_id, due_date,
+                                                paid_at, late)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, invoice_id) DO NOTHING",
+            )
+            .bind(workspace.0)
+            .bind(&r.invoice_id)
+            .bind(&r.customer_id)
+            .bind(date_text(r.due))
+            .bind(now)
+            .bind(paid_late(r.due, now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
         if before.is_some() {
             sqlx::query(
                 "UPDATE ladder_receivables SET paid = TRUE, updated_at = $3
@@ -390,6 +492,36 @@ impl LadderStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+            // Pull back what no sender has claimed yet (claiming moves it out of 'queued').
+            let pulled: Vec<i64> = sqlx::query_scalar(
+                "UPDATE messages SET status = 'failed', error_title = $4, updated_at = $3,
+                        next_attempt_at = NULL
+                 WHERE status = 'queued' AND id IN (
+                     SELECT message_id FROM ladder_sends
+                     WHERE workspace_id = $1 AND invoice_id = $2 AND status = 'sent'
+                       AND message_id IS NOT NULL)
+                 RETURNING id",
+            )
+            .bind(workspace.0)
+            .bind(invoice_id)
+            .bind(now)
+            .bind(PULLED_BACK_PAID)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            for message_id in pulled {
+                sqlx::query(
+                    "UPDATE ladder_sends SET status = 'cancelled', detail = $3, updated_at = $4
+                     WHERE workspace_id = $1 AND message_id = $2",
+                )
+                .bind(workspace.0)
+                .bind(message_id)
+                .bind(PULLED_BACK_PAID)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
         }
         tx.commit().await.map_err(db_err)?;
         Ok(before)

@@ -19,6 +19,21 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "bot", include_str!("../migrations/0004_bot.sql")),
     (5, "desk", include_str!("../migrations/0005_desk.sql")),
     (6, "ladder", include_str!("../migrations/0006_ladder.sql")),
+    (
+        7,
+        "ladder_metrics",
+        include_str!("../migrations/0007_ladder_metrics.sql"),
+    ),
+    (
+        8,
+        "ladder_settings",
+        include_str!("../migrations/0008_ladder_settings.sql"),
+    ),
+    (
+        9,
+        "ladder_history",
+        include_str!("../migrations/0009_ladder_history.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &PgPool, now: i64) -> Result<Vec<i64>> {

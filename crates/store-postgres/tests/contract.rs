@@ -49,3 +49,7 @@ balcao_store::desk_contract_suite!(fresh_store(), |store: PgStore| async move {
 balcao_store::ladder_contract_suite!(fresh_store(), |store: PgStore| async move {
     store.drop_schema().await.expect("drop the test schema");
 });
+
+balcao_store::ladder_settings_contract_suite!(fresh_store(), |store: PgStore| async move {
+    store.drop_schema().await.expect("drop the test schema");
+});

@@ -7,6 +7,8 @@ mod desk;
 mod erp;
 mod ingest;
 mod ladder;
+mod ladder_metrics;
+mod ladder_settings;
 mod migrate;
 mod rows;
 mod write;

@@ -13,6 +13,21 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "bot", include_str!("../migrations/0003_bot.sql")),
     (4, "desk", include_str!("../migrations/0004_desk.sql")),
     (5, "ladder", include_str!("../migrations/0005_ladder.sql")),
+    (
+        6,
+        "ladder_metrics",
+        include_str!("../migrations/0006_ladder_metrics.sql"),
+    ),
+    (
+        7,
+        "ladder_settings",
+        include_str!("../migrations/0007_ladder_settings.sql"),
+    ),
+    (
+        8,
+        "ladder_history",
+        include_str!("../migrations/0008_ladder_history.sql"),
+    ),
 ];
 
 pub(crate) async fn run(writer: &SqlitePool, now: i64) -> Result<Vec<i64>> {

@@ -26,6 +26,14 @@ balcao_store::ladder_contract_suite!(async {
     )
 });
 
+balcao_store::ladder_settings_contract_suite!(async {
+    Some(
+        SqliteStore::open_temporary()
+            .await
+            .expect("open a temporary SQLite store"),
+    )
+});
+
 /// The same contract on the in-memory variant (one connection for reads and writes).
 mod in_memory {
     use balcao_store_sqlite::SqliteStore;

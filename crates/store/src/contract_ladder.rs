@@ -24,6 +24,9 @@ macro_rules! ladder_contract_suite {
             ladder_opt_out_is_honoured_for_both_digit_forms,
             ladder_payment_marks_paid_and_reports_the_row_before,
             ladder_workspaces_are_isolated,
+            ladder_pages_carry_handled_steps_and_last_day,
+            ladder_skips_are_one_batch_and_payment_pulls_back_queued,
+            ladder_behaviour_is_counted_from_logged_payments,
         );
     };
 }
@@ -593,4 +596,267 @@ pub async fn ladder_workspaces_are_isolated<S: Store + Clone>(store: &S) {
         .expect("sync b");
     assert!(!store.ladder_receivables_page(b, None, 10).await.expect("b")[0].opted_out);
     assert!(store.ladder_receivables_page(a, None, 10).await.expect("a")[0].opted_out);
+}
+
+pub async fn ladder_pages_carry_handled_steps_and_last_day<S: Store + Clone>(store: &S) {
+    let (ws, _) = workspace(store, "regua-handled", "910020").await;
+    let rows: Vec<NewReceivable> = (0..12)
+        .map(|i| {
+            receivable(
+                &format!("inv-{i:02}"),
+                &format!("c-{}", i % 5),
+                Some(PHONE_B),
+            )
+        })
+        .collect();
+    store.upsert_receivables(ws, &rows, T0).await.expect("sync");
+    for (i, step, status, day) in [
+        (0, "d-5", LadderSendStatus::Sent, 20),
+        (0, "d-2", LadderSendStatus::Sent, 23),
+        (5, "d-5", LadderSendStatus::Obsolete, 24),
+        (3, "d-2", LadderSendStatus::Sent, 22),
+        (8, "d0", LadderSendStatus::Failed, 25),
+        (11, "d-5", LadderSendStatus::Sent, 21),
+    ] {
+        let mut row = send(
+            &format!("inv-{i:02}"),
+            &format!("c-{}", i % 5),
+            step,
+            status,
+        );
+        row.local_date = date(2026, 11, day);
+        store
+            .record_ladder_send(ws, &row, None, T0)
+            .await
+            .expect("record");
+    }
+    // Pages of 5 cut customers apart: each row must still carry its own history.
+    let mut after: Option<(String, String)> = None;
+    let mut seen = 0;
+    loop {
+        let page = store
+            .ladder_receivables_page(ws, after.as_ref().map(|(c, i)| (c.as_str(), i.as_str())), 5)
+            .await
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some((
+            last.receivable.customer_id.clone(),
+            last.receivable.invoice_id.clone(),
+        ));
+        for mut row in page {
+            let mut single = store
+                .ladder_receivable(ws, &row.receivable.invoice_id)
+                .await
+                .expect("read")
+                .expect("exists");
+            row.handled_steps.sort();
+            single.handled_steps.sort();
+            assert_eq!(row, single, "a page row reads as the row alone");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 12);
+    let inv0 = store
+        .ladder_receivable(ws, "inv-00")
+        .await
+        .expect("read")
+        .expect("exists");
+    let mut steps = inv0.handled_steps.clone();
+    steps.sort();
+    assert_eq!(steps, vec!["d-2", "d-5"]);
+    // c-0 holds inv-00 (sent 23rd), inv-05 (obsolete, not a send) and inv-10: the last day a
+    // message went out is the 23rd, for every invoice of the customer.
+    let inv10 = store
+        .ladder_receivable(ws, "inv-10")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(inv10.last_sent_on, Some(date(2026, 11, 23)));
+    assert!(inv10.handled_steps.is_empty());
+}
+
+pub async fn ladder_skips_are_one_batch_and_payment_pulls_back_queued<S: Store + Clone>(
+    store: &S,
+) {
+    let (ws, number) = workspace(store, "regua-skips", "910021").await;
+    store
+        .upsert_receivables(
+            ws,
+            &[
+                receivable("inv-1", "c-1", Some(PHONE_B)),
+                receivable("inv-2", "c-2", Some(PHONE_A)),
+            ],
+            T0,
+        )
+        .await
+        .expect("sync");
+    store
+        .record_ladder_send(
+            ws,
+            &send("inv-1", "c-1", "d-5", LadderSendStatus::Sent),
+            None,
+            T0,
+        )
+        .await
+        .expect("record");
+    let skips = vec![
+        send("inv-1", "c-1", "d-5", LadderSendStatus::Obsolete),
+        send("inv-1", "c-1", "d-2", LadderSendStatus::Obsolete),
+        send("inv-2", "c-2", "d-5", LadderSendStatus::Obsolete),
+    ];
+    assert_eq!(
+        store.record_ladder_skips(ws, &skips, T0).await.expect("skips"),
+        2,
+        "the step already recorded is left as it was"
+    );
+    assert_eq!(
+        store.record_ladder_skips(ws, &skips, T0).await.expect("again"),
+        0
+    );
+    let inv1 = store.ladder_sends(ws, "inv-1").await.expect("sends");
+    assert_eq!(inv1[0].status, LadderSendStatus::Sent);
+    assert_eq!(inv1[1].status, LadderSendStatus::Obsolete);
+
+    // inv-1's D0 is queued, inv-2's D0 already claimed by a sender.
+    for (invoice, customer, phone) in [("inv-1", "c-1", PHONE_B), ("inv-2", "c-2", PHONE_A)] {
+        let key = format!("ladder:d0:{invoice}");
+        store
+            .record_ladder_send(
+                ws,
+                &send(invoice, customer, "d0", LadderSendStatus::Sent),
+                Some(text_out(number, phone, Some(&key), "lembrete")),
+                T0,
+            )
+            .await
+            .expect("record d0");
+        if invoice == "inv-2" {
+            let claimed = store
+                .claim_outbound(number, T0 + 1, 10, 30_000)
+                .await
+                .expect("claim");
+            assert_eq!(claimed.len(), 2, "both queued messages are claimable");
+            // Put inv-1's back: only inv-2's stays claimed.
+            let inv1_message = store
+                .ladder_sends(ws, "inv-1")
+                .await
+                .expect("sends")
+                .into_iter()
+                .find(|s| s.step_key == "d0")
+                .and_then(|s| s.message_id)
+                .expect("inv-1 d0 message");
+            let outcomes: Vec<SendOutcome> = claimed
+                .iter()
+                .filter(|job| job.message_id == inv1_message)
+                .map(|job| SendOutcome::Deferred {
+                    message_id: job.message_id,
+                    next_attempt_at: T0 + 2,
+                })
+                .collect();
+            store
+                .record_send_outcomes(&outcomes, T0 + 1)
+                .await
+                .expect("put back");
+        }
+    }
+    for invoice in ["inv-1", "inv-2"] {
+        store
+            .ladder_invoice_paid(ws, invoice, T0 + 10)
+            .await
+            .expect("paid")
+            .expect("known");
+    }
+    let d0 = |sends: Vec<LadderSend>| {
+        sends
+            .into_iter()
+            .find(|s| s.step_key == "d0")
+            .expect("d0 record")
+    };
+    let pulled = d0(store.ladder_sends(ws, "inv-1").await.expect("sends"));
+    assert_eq!(pulled.status, LadderSendStatus::Cancelled);
+    let message = store
+        .message(ws, pulled.message_id.expect("linked"))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(message.status, Some(DeliveryStatus::Failed));
+    let claimed = d0(store.ladder_sends(ws, "inv-2").await.expect("sends"));
+    assert_eq!(
+        claimed.status,
+        LadderSendStatus::Sent,
+        "a message a sender already holds goes out"
+    );
+    let message = store
+        .message(ws, claimed.message_id.expect("linked"))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(message.status, Some(DeliveryStatus::Sending));
+}
+
+pub async fn ladder_behaviour_is_counted_from_logged_payments<S: Store + Clone>(store: &S) {
+    let (ws, _) = workspace(store, "regua-history", "910022").await;
+    let due = |m: i8, d: i8| date(2026, m, d);
+    // Brasília midnight ending a due date, in UTC millis.
+    let end_of = |day: jiff::civil::Date| {
+        day.tomorrow()
+            .expect("date")
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(-3)))
+            .expect("zoned")
+            .timestamp()
+            .as_millisecond()
+    };
+    let mut old = Vec::new();
+    for (invoice, customer, m, d) in [
+        ("old-1", "late", 8, 10),
+        ("old-2", "late", 9, 10),
+        ("old-3", "good", 9, 10),
+        ("ancient", "good", 1, 10),
+    ] {
+        let mut row = receivable(invoice, customer, Some(PHONE_B));
+        row.due = due(m, d);
+        if invoice == "ancient" {
+            row.due = date(2025, 11, 10);
+        }
+        old.push(row);
+    }
+    store.upsert_receivables(ws, &old, T0).await.expect("sync");
+    // "late" paid both a day after the due date; "good" paid on the due date's last minute,
+    // and once more than 12 months before (not counted, on time anyway).
+    for (invoice, at) in [
+        ("old-1", end_of(due(8, 10)) + 86_400_000),
+        ("old-2", end_of(due(9, 10))),
+        ("old-3", end_of(due(9, 10)) - 60_000),
+        ("ancient", end_of(date(2025, 11, 10)) + 5 * 86_400_000),
+    ] {
+        store
+            .ladder_invoice_paid(ws, invoice, at)
+            .await
+            .expect("paid")
+            .expect("known");
+    }
+    let mut new_rows = Vec::new();
+    for (invoice, customer) in [("new-1", "late"), ("new-2", "good"), ("new-3", "unknown")] {
+        let mut row = receivable(invoice, customer, Some(PHONE_B));
+        row.due = due(12, 10);
+        row.late_payments_last_12m = 7;
+        new_rows.push(row);
+    }
+    store
+        .upsert_receivables(ws, &new_rows, T0 + 1)
+        .await
+        .expect("sync");
+    let late_of = |invoice: &'static str| async move {
+        store
+            .ladder_receivable(ws, invoice)
+            .await
+            .expect("read")
+            .expect("exists")
+            .receivable
+            .late_payments_last_12m
+    };
+    assert_eq!(late_of("new-1").await, 2, "both logged payments were late");
+    assert_eq!(late_of("new-2").await, 0, "paid on time within 12 months");
+    assert_eq!(late_of("new-3").await, 7, "no history: the given value stands");
+    assert!(paid_late(due(9, 10), end_of(due(9, 10))));
+    assert!(!paid_late(due(9, 10), end_of(due(9, 10)) - 1));
 }

@@ -174,6 +174,9 @@ pub struct LadderConsent {
 pub trait LadderStore: Send + Sync + 'static {
     /// Inserts or refreshes snapshot rows (by workspace and invoice id), setting `synced_at = now`
     /// and clearing `removed`; `paid` is kept (a recorded payment wins over a lagging listing).
+    /// `late_payments_last_12m` is counted from the payments the ladder logged for the customer
+    /// (due in the 12 months before the invoice's due date) when there are any; the given value
+    /// stands for a customer with no logged payment yet.
     /// Call in chunks for large syncs. Returns the rows written.
     async fn upsert_receivables(
         &self,
@@ -220,6 +223,15 @@ pub trait LadderStore: Send + Sync + 'static {
         now: Millis,
     ) -> Result<LadderRecorded>;
 
+    /// Records many (invoice, step)s with no message (the steps a catch-up made obsolete) in ONE
+    /// transaction; ones already recorded are left as they are. Returns how many were new.
+    async fn record_ladder_skips(
+        &self,
+        workspace: WorkspaceId,
+        sends: &[NewLadderSend],
+        now: Millis,
+    ) -> Result<u64>;
+
     /// The records of an invoice, oldest first.
     async fn ladder_sends(
         &self,
@@ -238,6 +250,11 @@ pub trait LadderStore: Send + Sync + 'static {
     /// A payment was recorded: marks the row paid and returns it as it was before (so the
     /// caller knows whether the contract was suspended). `None` when the invoice is not in the
     /// snapshot. Repeating it returns the row with `paid: true`.
+    ///
+    /// The payment is logged (on time or late, see [`paid_late`]) for the customer's behaviour.
+    /// In the same transaction, the invoice's ladder messages still `queued` (not yet claimed
+    /// by a sender) are pulled back: the message becomes `failed` with a pt-BR reason and its
+    /// record `cancelled`. A message already claimed goes out (its re-check ran before).
     async fn ladder_invoice_paid(
         &self,
         workspace: WorkspaceId,
@@ -269,6 +286,29 @@ pub trait LadderStore: Send + Sync + 'static {
     ) -> Result<Vec<LadderConsent>>;
 }
 
+/// The error title of a ladder message pulled back because its invoice was paid first.
+pub const PULLED_BACK_PAID: &str = "Cancelada: a fatura foi paga antes do envio";
+
+/// Rows per multi-row INSERT of [`LadderStore::record_ladder_skips`] (8 parameters each).
+pub const SKIPS_CHUNK: usize = 1000;
+
+/// Whether a payment at `paid_at` came after its due date ended. Brazilian due dates end at
+/// midnight in Brasília time (UTC−3, no daylight saving since 2019); a day's difference at the
+/// edges of the other Brazilian zones does not change a subscriber's behaviour class.
+pub fn paid_late(due: Date, paid_at: Millis) -> bool {
+    let end = due
+        .checked_add(jiff::Span::new().days(1))
+        .ok()
+        .and_then(|next| next.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(-3))).ok())
+        .map(|z| z.timestamp().as_millisecond());
+    end.is_some_and(|end| paid_at >= end)
+}
+
+/// The first due date whose payment counts for an invoice due on `due` (12 months before).
+pub fn history_since(due: Date) -> Date {
+    due.checked_sub(jiff::Span::new().days(365)).unwrap_or(due)
+}
+
 /// `YYYY-MM-DD`, the form dates are stored in (sorts as text).
 pub fn date_text(date: Date) -> String {
     date.to_string()
@@ -278,4 +318,44 @@ pub fn date_text(date: Date) -> String {
 pub fn parse_date(text: &str) -> Result<Date> {
     text.parse()
         .map_err(|e| crate::StoreError::Corrupt(format!("data {text:?}: {e}")))
+}
+
+/// What was handled for the customers of one snapshot page, read in one range query and
+/// merged into the page (backends read a page without per-row subqueries).
+#[derive(Debug, Default)]
+pub struct PageHandled {
+    steps: std::collections::HashMap<String, Vec<String>>,
+    last_sent: std::collections::HashMap<String, Date>,
+}
+
+impl PageHandled {
+    /// One `ladder_sends` row: its customer, invoice, step, whether it was sent, and its day.
+    pub fn add(
+        &mut self,
+        customer_id: &str,
+        invoice_id: &str,
+        step_key: &str,
+        sent: bool,
+        local_date: &str,
+    ) -> Result<()> {
+        self.steps
+            .entry(invoice_id.to_owned())
+            .or_default()
+            .push(step_key.to_owned());
+        if sent {
+            let day = parse_date(local_date)?;
+            let last = self.last_sent.entry(customer_id.to_owned()).or_insert(day);
+            *last = (*last).max(day);
+        }
+        Ok(())
+    }
+
+    /// Sets each row's handled steps and the customer's last ladder day.
+    pub fn fill(mut self, page: &mut [LadderReceivable]) {
+        for row in page {
+            let r = &row.receivable;
+            row.handled_steps = self.steps.remove(&r.invoice_id).unwrap_or_default();
+            row.last_sent_on = self.last_sent.get(&r.customer_id).copied();
+        }
+    }
 }

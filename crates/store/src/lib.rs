@@ -18,12 +18,20 @@ pub mod contract;
 pub mod contract_desk;
 #[cfg(feature = "contract")]
 pub mod contract_ladder;
+#[cfg(feature = "contract")]
+pub mod contract_ladder_metrics;
+#[cfg(feature = "contract")]
+pub mod contract_ladder_settings;
 pub mod desk;
 pub mod ladder;
+pub mod ladder_metrics;
+pub mod ladder_settings;
 pub mod models;
 
 pub use desk::*;
 pub use ladder::*;
+pub use ladder_metrics::*;
+pub use ladder_settings::*;
 pub use models::*;
 
 use async_trait::async_trait;
@@ -46,7 +54,9 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]
-pub trait Store: DeskStore + LadderStore + Send + Sync + 'static {
+pub trait Store:
+    DeskStore + LadderStore + LadderMetricsStore + LadderSettingsStore + Send + Sync + 'static
+{
     /// Which backend this is ("sqlite" or "postgres"), for logs and benchmarks.
     fn backend(&self) -> &'static str;
 

@@ -9,6 +9,7 @@ pub mod desk_api;
 pub mod desk_settings;
 pub mod erp_api;
 pub mod error;
+pub mod ladder_report;
 pub mod session;
 pub mod ui;
 pub mod webhook;
@@ -73,6 +74,7 @@ pub struct DeskWebConfig {
 pub fn desk_router(state: DeskState) -> Router {
     ui::router(state.clone())
         .merge(desk_api::router())
+        .merge(ladder_report::router())
         .with_state(state)
 }
 

@@ -4,12 +4,13 @@
 #![allow(dead_code)]
 
 use balcao_bot::{
-    Action, BotContext, BotState, ErpFailure, ErpOutcome, Input, Limits, Resolution, Stage, Texts,
-    step,
+    Action, BotContext, BotState, ErpFailure, ErpOutcome, Input, LadderReminder, Limits,
+    Resolution, Stage, Texts, step,
 };
 use balcao_domain::WaId;
 use balcao_domain::br::Document;
 use balcao_domain::outbound::OutboundContent;
+use balcao_domain::webhook::MediaKind;
 use balcao_erp::{
     ConnectionStatus, Contract, ContractStatus, Customer, Invoice, InvoiceStatus, PaymentMethod,
     System, Ticket, UnlockRefusal, UnlockResult,
@@ -161,6 +162,14 @@ pub fn ticket(protocol: &str) -> Ticket {
     }
 }
 
+/// The ladder's D+3 reminder about `invoice`.
+pub fn reminder(invoice: &str) -> LadderReminder {
+    LadderReminder {
+        invoice_id: invoice.into(),
+        step: Some("d+3".into()),
+    }
+}
+
 pub fn down() -> ErpFailure {
     ErpFailure::Unavailable {
         detail: "o sistema de gestão não respondeu a tempo".into(),
@@ -226,35 +235,54 @@ impl Script {
         Turn(actions)
     }
 
-    pub fn say(&mut self, text: &str) -> Turn {
+    /// An inbound message five seconds after the last one.
+    pub fn inbound(
+        &mut self,
+        text: Option<&str>,
+        reply_id: Option<&str>,
+        media: Option<MediaKind>,
+        reminder: Option<LadderReminder>,
+    ) -> Turn {
         self.now += SignedDuration::from_secs(5);
         self.feed(Input::Inbound {
-            text: Some(text.into()),
-            reply_id: None,
+            text: text.map(str::to_owned),
+            reply_id: reply_id.map(str::to_owned),
             wa_id: self.wa_id.clone(),
             at: self.now,
+            media,
+            reminder,
         })
+    }
+
+    pub fn say(&mut self, text: &str) -> Turn {
+        self.inbound(Some(text), None, None, None)
     }
 
     /// Taps a button or list row (the engine passes its title as text).
     pub fn tap(&mut self, reply_id: &str, title: &str) -> Turn {
-        self.now += SignedDuration::from_secs(5);
-        self.feed(Input::Inbound {
-            text: Some(title.into()),
-            reply_id: Some(reply_id.into()),
-            wa_id: self.wa_id.clone(),
-            at: self.now,
-        })
+        self.inbound(Some(title), Some(reply_id), None, None)
     }
 
+    /// An audio message (no text).
     pub fn media(&mut self) -> Turn {
-        self.now += SignedDuration::from_secs(5);
-        self.feed(Input::Inbound {
-            text: None,
-            reply_id: None,
-            wa_id: self.wa_id.clone(),
-            at: self.now,
-        })
+        self.inbound(None, None, Some(MediaKind::Audio), None)
+    }
+
+    /// A photo without a caption.
+    pub fn photo(&mut self) -> Turn {
+        self.inbound(None, None, Some(MediaKind::Image), None)
+    }
+
+    /// Taps a quick reply of a ladder reminder (`ladder:<code>:<invoice>`) whose template the
+    /// engine found (step `d+3`).
+    pub fn tap_reminder(&mut self, payload: &str, title: &str) -> Turn {
+        let invoice = payload.splitn(3, ':').nth(2).unwrap_or_default();
+        self.inbound(Some(title), Some(payload), None, Some(reminder(invoice)))
+    }
+
+    /// Types `text` after the ladder's reminder about `invoice` (step `d+3`).
+    pub fn say_after_reminder(&mut self, text: &str, invoice: &str) -> Turn {
+        self.inbound(Some(text), None, None, Some(reminder(invoice)))
     }
 
     pub fn erp(&mut self, outcome: ErpOutcome) -> Turn {

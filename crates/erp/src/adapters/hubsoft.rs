@@ -434,6 +434,10 @@ impl ErpAdapter for Hubsoft {
         System::Hubsoft
     }
 
+    fn lists_receivables_in_bulk(&self) -> bool {
+        true
+    }
+
     async fn find_customer_by_document(
         &self,
         document: &Document,

@@ -484,6 +484,10 @@ impl ErpAdapter for Ixc {
         System::Ixc
     }
 
+    fn lists_receivables_in_bulk(&self) -> bool {
+        true
+    }
+
     /// IXC keeps CPFs masked ("627.105.245-20") or bare: the bare form is tried first.
     async fn find_customer_by_document(
         &self,

@@ -382,11 +382,25 @@ impl ErpAdapter for MkAuth {
         System::MkAuth
     }
 
+    /// Titles only per customer: the caller passes the customers to ask about.
+    fn lists_receivables_in_bulk(&self) -> bool {
+        false
+    }
+
     async fn find_customer_by_document(
         &self,
         document: &Document,
     ) -> Result<Option<Customer>, ErpError> {
         Ok(self.show_by_document(document).await?.map(|(c, _)| c))
+    }
+
+    /// `GET /api/cliente/show/{login}`: the same record a CPF/CNPJ finds.
+    async fn find_customer_by_login(&self, login: &str) -> Result<Option<Customer>, ErpError> {
+        let login = login.trim();
+        if login.is_empty() {
+            return Ok(None);
+        }
+        Ok(self.show(login).await?.map(|(c, _)| c))
     }
 
     async fn find_customers_by_phone(&self, _phone: &BrPhone) -> Result<Vec<Customer>, ErpError> {

@@ -342,6 +342,11 @@ impl ErpAdapter for RadiusNet {
         System::RadiusNet
     }
 
+    /// Titles only per customer: the caller passes the customers to ask about.
+    fn lists_receivables_in_bulk(&self) -> bool {
+        false
+    }
+
     async fn find_customer_by_document(
         &self,
         document: &Document,

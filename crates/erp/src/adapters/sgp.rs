@@ -511,6 +511,10 @@ impl ErpAdapter for Sgp {
         System::Sgp
     }
 
+    fn lists_receivables_in_bulk(&self) -> bool {
+        true
+    }
+
     async fn find_customer_by_document(
         &self,
         document: &Document,

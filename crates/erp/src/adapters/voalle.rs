@@ -453,6 +453,11 @@ impl ErpAdapter for Voalle {
         System::Voalle
     }
 
+    /// Titles only per customer: the caller passes the customers to ask about.
+    fn lists_receivables_in_bulk(&self) -> bool {
+        false
+    }
+
     async fn find_customer_by_document(
         &self,
         document: &Document,
