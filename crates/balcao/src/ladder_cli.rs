@@ -18,7 +18,7 @@ pub struct PreviewArgs {
     /// The moment to plan for (RFC 3339, e.g. 2026-11-23T09:00:00-03:00); now by default.
     #[arg(long)]
     pub at: Option<String>,
-    /// Ladder settings (JSON, the `PlanConfig` shape); the default ladders otherwise.
+    /// Ladder settings to try (JSON, the `PlanConfig` shape); the workspace's own otherwise.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// The workspace's slug.
@@ -57,21 +57,28 @@ async fn preview(args: PreviewArgs) -> Result<(), String> {
             .map_err(|e| format!("--at inválido ({text}): {e}"))?,
         None => jiff::Timestamp::now(),
     };
-    let config: PlanConfig = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("não foi possível ler {}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("configuração inválida: {e}"))?
-        }
-        None => PlanConfig::default(),
-    };
-    let planner = Planner::new(&config).map_err(|e| e.to_string())?;
     let store = app::open_store(args.database_url.as_deref(), &args.data_dir).await?;
     let workspace = store
         .workspace_by_slug(&args.workspace)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("workspace {:?} não encontrado", args.workspace))?;
+    // A file given on the command line (to try settings out), else the workspace's own.
+    let config: PlanConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("não foi possível ler {}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("configuração inválida: {e}"))?
+        }
+        None => balcao_engine::ladder_settings::plan_config_for(
+            store.as_ref(),
+            workspace.id,
+            &PlanConfig::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?,
+    };
+    let planner = Planner::new(&config).map_err(|e| e.to_string())?;
     let mut cursor = PlanCursor::new(
         store.as_ref(),
         workspace.id,

@@ -57,7 +57,9 @@ pub(crate) fn parse_payload(id: &str) -> Option<LadderPayload> {
 #[serde(tag = "ask", rename_all = "snake_case")]
 pub enum LadderAsk {
     /// "Pagar com Pix", "Ver boleto", or "manda o pix" typed after a reminder.
-    Pay { method: PaymentMethodHint },
+    Pay {
+        method: PaymentMethodHint,
+    },
     Negotiate,
     /// "Já paguei": check the system now, then the receipt.
     AlreadyPaid,
@@ -199,7 +201,15 @@ impl NegotiationOption {
         };
         if any(&["parcel", "dividir", "divide", "vezes"]) {
             Some(NegotiationOption::Instalments)
-        } else if any(&["data", "vencimento", "prorrog", "adiar", "adia", "mudar", "trocar"]) {
+        } else if any(&[
+            "data",
+            "vencimento",
+            "prorrog",
+            "adiar",
+            "adia",
+            "mudar",
+            "trocar",
+        ]) {
             Some(NegotiationOption::NewDueDate)
         } else {
             None
@@ -296,7 +306,13 @@ mod tests {
 
     #[test]
     fn garbage_ladder_payloads_are_malformed_and_others_are_not_ladder() {
-        for garbage in ["ladder:xyz", "ladder:", "ladder:pix:", "ladder:xyz:1", "ladder:d-2:1"] {
+        for garbage in [
+            "ladder:xyz",
+            "ladder:",
+            "ladder:pix:",
+            "ladder:xyz:1",
+            "ladder:d-2:1",
+        ] {
             assert_eq!(
                 parse_payload(garbage),
                 Some(LadderPayload::Malformed),

@@ -75,7 +75,10 @@ struct Inbound {
 /// A tapped button or row of the bot's own (ids `bot:…`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum BotReply {
-    Pick { list: PickList, number: usize },
+    Pick {
+        list: PickList,
+        number: usize,
+    },
     NoneOfThese,
     Pix,
     Boleto,

@@ -54,13 +54,17 @@ pub enum Stage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "flow", rename_all = "snake_case")]
 pub enum Flow {
-    Invoice { method: PaymentMethodHint },
+    Invoice {
+        method: PaymentMethodHint,
+    },
     Debts,
     Unlock,
     Connection,
     /// A reply to a billing-ladder reminder, about the reminder's invoice
     /// ([`BotState::reminder`]).
-    Ladder { ask: LadderAsk },
+    Ladder {
+        ask: LadderAsk,
+    },
 }
 
 impl Flow {

@@ -6,8 +6,8 @@ mod support;
 
 use balcao_bot::{Action, ErpFailure, ErpOutcome, Input, LadderReminder, Stage, Waiting, compose};
 use balcao_domain::WaId;
-use balcao_domain::webhook::MediaKind;
 use balcao_domain::br::Document;
+use balcao_domain::webhook::MediaKind;
 use balcao_erp::{ContractStatus, Customer, InvoiceStatus, UnlockRefusal};
 use jiff::SignedDuration;
 use proptest::prelude::*;
@@ -253,7 +253,7 @@ fn outcome(kind: Waiting, n: usize) -> ErpOutcome {
             Err(failure(n))
         } else {
             let mut invoice = open_invoice("a");
-            if n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 invoice.status = InvoiceStatus::Paid;
             }
             Ok(invoice)

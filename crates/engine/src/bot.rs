@@ -20,8 +20,11 @@ use crate::SharedClock;
 use crate::bus::{BusEvent, EventBus};
 use crate::erp::{ErpDirectory, ErpSetupError};
 use crate::outbox::{Outbox, SendRequest};
-use balcao_bot::{Action, BotContext, BotState, ErpFailure, ErpOutcome, Input, Texts};
+use balcao_bot::{
+    Action, BotContext, BotState, ErpFailure, ErpOutcome, Input, LadderReminder, Texts,
+};
 use balcao_domain::br::phone::BrPhone;
+use balcao_domain::webhook::MediaKind;
 use balcao_domain::window::Window;
 use balcao_domain::{ConversationId, Millis, WorkspaceId};
 use balcao_erp::ErpAdapter;
@@ -57,21 +60,73 @@ pub fn protocol_number(
     )
 }
 
-/// What the subscriber sent, as the bot reads it: the text (or the tapped title) and the id of
-/// a tapped button, list row or template quick reply.
-pub fn inbound_input(message: &Message, conversation: &Conversation) -> Input {
+/// What the subscriber sent, as the bot reads it: the text (or the tapped title, or a media
+/// caption), the id of a tapped button, list row or template quick reply, the kind of a media
+/// message, and the billing-ladder reminder it answers (see [`ladder_reminder_of`]).
+pub fn inbound_input(
+    message: &Message,
+    conversation: &Conversation,
+    reminder: Option<LadderReminder>,
+) -> Input {
+    Input::Inbound {
+        text: message.text.clone(),
+        reply_id: reply_id(message).map(str::to_string),
+        wa_id: conversation.wa_id.clone(),
+        at: Timestamp::from_millisecond(message.created_at).unwrap_or(Timestamp::UNIX_EPOCH),
+        media: media_kind(&message.message_type),
+        reminder,
+    }
+}
+
+/// The id of a tapped button or list row, or the payload of a template's quick reply.
+fn reply_id(message: &Message) -> Option<&str> {
     let payload = &message.payload;
-    let reply_id = payload["interactive"]["button_reply"]["id"]
+    payload["interactive"]["button_reply"]["id"]
         .as_str()
         .or_else(|| payload["interactive"]["list_reply"]["id"].as_str())
         .or_else(|| payload["button"]["payload"].as_str())
-        .map(str::to_string);
-    Input::Inbound {
-        text: message.text.clone(),
-        reply_id,
-        wa_id: conversation.wa_id.clone(),
-        at: Timestamp::from_millisecond(message.created_at).unwrap_or(Timestamp::UNIX_EPOCH),
+}
+
+fn media_kind(message_type: &str) -> Option<MediaKind> {
+    Some(match message_type {
+        "image" => MediaKind::Image,
+        "document" => MediaKind::Document,
+        "audio" => MediaKind::Audio,
+        "video" => MediaKind::Video,
+        "sticker" => MediaKind::Sticker,
+        _ => return None,
+    })
+}
+
+/// The ladder's keys that are not reminders: its thank-you, restoration and opt-out notices
+/// (`ladder:thanks:<invoice>`…), which a reply is not about.
+const LADDER_NOTICES: [&str; 3] = ["thanks", "restored", "optout"];
+
+/// The billing-ladder reminder an outbound message is: a template queued by the ladder with the
+/// idempotency key `ladder:<step>:<invoice>` (step keys contain no ':').
+pub fn ladder_reminder_of(message: &Message) -> Option<LadderReminder> {
+    if message.direction != Direction::Out || message.message_type != "template" {
+        return None;
     }
+    let rest = message
+        .idempotency_key
+        .as_deref()?
+        .strip_prefix("ladder:")?;
+    let (step, invoice) = rest.split_once(':')?;
+    if step.is_empty() || invoice.is_empty() || LADDER_NOTICES.contains(&step) {
+        return None;
+    }
+    Some(LadderReminder {
+        invoice_id: invoice.to_owned(),
+        step: Some(step.to_owned()),
+    })
+}
+
+/// The invoice of a ladder quick-reply payload, `ladder:<code>:<invoice>`.
+fn ladder_payload_invoice(reply_id: &str) -> Option<&str> {
+    let mut parts = reply_id.strip_prefix("ladder:")?.splitn(2, ':');
+    parts.next()?;
+    parts.next().filter(|invoice| !invoice.is_empty())
 }
 
 /// A workspace's bot settings: the intent matcher (keywords and examples) and the texts.
@@ -373,22 +428,32 @@ impl BotRunner {
         if session.finished {
             return Ok(());
         }
-        let messages: Vec<Message> = self
+        let listed = self
             .store
             .messages(workspace, conversation_id, session.last_message_id, 100)
             .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|m| m.direction == Direction::In)
-            .collect();
+            .map_err(|e| e.to_string())?;
+        // Each inbound message with the last ladder reminder the conversation got before it.
+        let mut reminder = None;
+        let mut messages: Vec<(Message, Option<LadderReminder>)> = Vec::new();
+        for message in listed {
+            if message.direction == Direction::In {
+                messages.push((message, reminder.clone()));
+            } else if let Some(sent) = ladder_reminder_of(&message) {
+                reminder = Some(sent);
+            }
+        }
         if messages.is_empty() {
             return Ok(());
         }
         metrics::histogram!("balcao_bot_load_seconds").record(handling.elapsed().as_secs_f64());
         let profile = self.profile(workspace);
         let mut turn = Turn::default();
-        for message in &messages {
-            let input = inbound_input(message, &conversation);
+        for (message, reminder) in &messages {
+            let reminder = self
+                .replied_reminder(workspace, message, reminder.clone())
+                .await;
+            let input = inbound_input(message, &conversation, reminder);
             let key = format!("bot:{}:{}", conversation.id, message.id);
             // The message being answered opened (or kept open) the window.
             let last_inbound = conversation.last_inbound_at.max(Some(message.created_at));
@@ -417,12 +482,38 @@ impl BotRunner {
         metrics::histogram!("balcao_bot_reply_seconds").record(own.as_secs_f64());
         // The same from the moment the oldest message was stored (millisecond clock): adds the
         // wait for a worker.
-        let stored_at = messages[0].updated_at;
+        let stored_at = messages[0].0.updated_at;
         let since_stored = Duration::from_millis(self.clock.now().saturating_sub(stored_at) as u64)
             .saturating_sub(erp_time);
         metrics::histogram!("balcao_bot_stored_to_outbox_seconds")
             .record(since_stored.as_secs_f64());
         Ok(())
+    }
+
+    /// The reminder a message answers: for a ladder quick reply, the template it was tapped on
+    /// (one read by the `context` wamid when it is not the reminder seen just before, e.g. an
+    /// older reminder); otherwise the reminder the conversation got before it.
+    async fn replied_reminder(
+        &self,
+        workspace: WorkspaceId,
+        message: &Message,
+        before: Option<LadderReminder>,
+    ) -> Option<LadderReminder> {
+        let Some(invoice) = reply_id(message).and_then(ladder_payload_invoice) else {
+            return before;
+        };
+        if before.as_ref().is_some_and(|r| r.invoice_id == invoice) {
+            return before;
+        }
+        let wamid = message.payload["context"]["id"].as_str()?;
+        match self.store.message_by_wamid(workspace, wamid).await {
+            Ok(carrier) => carrier.as_ref().and_then(ladder_reminder_of),
+            Err(err) => {
+                // The step only enriches the summary: the reply is handled without it.
+                tracing::warn!(error = %err, "bot: reading the replied reminder failed");
+                None
+            }
+        }
     }
 
     async fn handle_timer(
@@ -664,6 +755,16 @@ impl BotRunner {
                 Err(f) => Err(f),
                 Ok(a) => a.open_invoices(&customer).await.map_err(ErpFailure::from),
             }),
+            Action::FetchInvoice {
+                customer,
+                invoice_id,
+            } => ErpOutcome::Invoice(match adapter {
+                Err(f) => Err(f),
+                Ok(a) => a
+                    .invoice(&customer, &invoice_id)
+                    .await
+                    .map_err(ErpFailure::from),
+            }),
             Action::TrustUnlock(contract) => ErpOutcome::Unlock(match adapter {
                 Err(f) => Err(f),
                 Ok(a) => a.trust_unlock(&contract).await.map_err(ErpFailure::from),
@@ -776,6 +877,132 @@ fn event(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use balcao_domain::{ContactId, MessageId, NumberId};
+    use balcao_store::ConversationStatus;
+    use serde_json::json;
+
+    fn message(direction: Direction, message_type: &str, payload: serde_json::Value) -> Message {
+        Message {
+            id: MessageId(7),
+            workspace_id: WorkspaceId(1),
+            number_id: NumberId(1),
+            conversation_id: ConversationId(3),
+            contact_id: ContactId(4),
+            direction,
+            wamid: Some("wamid.1".into()),
+            message_type: message_type.into(),
+            text: None,
+            payload,
+            status: None,
+            error: None,
+            pricing_category: None,
+            pricing_type: None,
+            billable: None,
+            to_wa_id: None,
+            sent_wa_id: None,
+            idempotency_key: None,
+            attempts: 0,
+            created_at: 1_800_000_000_000,
+            updated_at: 1_800_000_000_000,
+        }
+    }
+
+    fn conversation() -> Conversation {
+        Conversation {
+            id: ConversationId(3),
+            workspace_id: WorkspaceId(1),
+            number_id: NumberId(1),
+            contact_id: ContactId(4),
+            wa_id: balcao_domain::WaId::parse("5511987654321").unwrap(),
+            contact_name: None,
+            status: ConversationStatus::Open,
+            opened_at: 1_800_000_000_000,
+            closed_at: None,
+            last_message_at: 1_800_000_000_000,
+            last_inbound_at: None,
+            referral: None,
+        }
+    }
+
+    #[test]
+    fn ladder_reminders_are_its_templates_keyed_by_step_and_invoice() {
+        let mut sent = message(Direction::Out, "template", json!({}));
+        sent.idempotency_key = Some("ladder:d+3:inv:7".into());
+        assert_eq!(
+            ladder_reminder_of(&sent),
+            Some(LadderReminder {
+                invoice_id: "inv:7".into(),
+                step: Some("d+3".into()),
+            })
+        );
+        // The thank-you (sent as a template outside the window) is no reminder.
+        sent.idempotency_key = Some("ladder:thanks:inv-7".into());
+        assert_eq!(ladder_reminder_of(&sent), None);
+        // Nor is anything the bot or an agent sent, or a message from the subscriber.
+        sent.idempotency_key = Some("bot:3:7:0".into());
+        assert_eq!(ladder_reminder_of(&sent), None);
+        let mut text = message(Direction::Out, "text", json!({}));
+        text.idempotency_key = Some("ladder:d+3:inv-7".into());
+        assert_eq!(ladder_reminder_of(&text), None);
+        let mut inbound = message(Direction::In, "template", json!({}));
+        inbound.idempotency_key = Some("ladder:d+3:inv-7".into());
+        assert_eq!(ladder_reminder_of(&inbound), None);
+    }
+
+    #[test]
+    fn template_quick_replies_and_media_reach_the_bot() {
+        let reminder = Some(LadderReminder {
+            invoice_id: "inv-7".into(),
+            step: Some("d-2".into()),
+        });
+        let tapped = message(
+            Direction::In,
+            "button",
+            json!({"type": "button", "button": {"payload": "ladder:pix:inv-7", "text": "Pagar com Pix"}}),
+        );
+        let Input::Inbound {
+            reply_id,
+            media,
+            reminder: given,
+            ..
+        } = inbound_input(&tapped, &conversation(), reminder.clone())
+        else {
+            panic!("inbound");
+        };
+        assert_eq!(reply_id.as_deref(), Some("ladder:pix:inv-7"));
+        assert_eq!(media, None);
+        assert_eq!(given, reminder);
+        assert_eq!(ladder_payload_invoice("ladder:pix:inv-7"), Some("inv-7"));
+        assert_eq!(ladder_payload_invoice("ladder:xyz"), None);
+        assert_eq!(ladder_payload_invoice("bot:pix"), None);
+
+        let interactive = message(
+            Direction::In,
+            "interactive",
+            json!({"interactive": {"type": "button_reply", "button_reply": {"id": "bot:pix", "title": "Pix"}}}),
+        );
+        let Input::Inbound { reply_id, .. } = inbound_input(&interactive, &conversation(), None)
+        else {
+            panic!("inbound");
+        };
+        assert_eq!(reply_id.as_deref(), Some("bot:pix"));
+
+        for (kind, expected) in [
+            ("image", Some(MediaKind::Image)),
+            ("document", Some(MediaKind::Document)),
+            ("audio", Some(MediaKind::Audio)),
+            ("text", None),
+        ] {
+            let Input::Inbound { media, .. } = inbound_input(
+                &message(Direction::In, kind, json!({})),
+                &conversation(),
+                None,
+            ) else {
+                panic!("inbound");
+            };
+            assert_eq!(media, expected, "{kind}");
+        }
+    }
 
     #[test]
     fn protocol_is_the_local_day_and_the_conversation() {

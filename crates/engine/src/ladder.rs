@@ -57,6 +57,9 @@ pub struct LadderConfig {
     pub thanks_template: String,
     /// Template (first name) confirming a restored connection outside the 24-hour window.
     pub restored_template: String,
+    /// Customers of the workspace's list looked up per run in systems that cannot list
+    /// receivables in bulk (Voalle allows ~30 requests a minute).
+    pub customer_lookups_per_run: usize,
 }
 
 impl Default for LadderConfig {
@@ -71,6 +74,7 @@ impl Default for LadderConfig {
             page_size: 5000,
             thanks_template: "cobranca_pagamento_confirmado".into(),
             restored_template: "cobranca_conexao_restabelecida".into(),
+            customer_lookups_per_run: 30,
         }
     }
 }
@@ -87,6 +91,8 @@ pub enum LadderError {
     Outbox(#[from] OutboxError),
     #[error("configuração da régua inválida: {0}")]
     Config(#[from] balcao_ladder::ConfigError),
+    #[error(transparent)]
+    Settings(#[from] crate::ladder_settings::LadderSettingsError),
     #[error("o workspace não tem número de WhatsApp")]
     NoNumber,
 }
@@ -556,7 +562,16 @@ impl LadderRunner {
         let until = today
             .checked_add(self.config.sync_ahead_days.days())
             .unwrap_or(today);
-        let receivables = adapter.receivables(from, until, &[]).await?;
+        // Bulk systems need no customers; the others ask for each one of the provider's list.
+        let customers = crate::ladder_settings::sync_customers(
+            self.store.as_ref(),
+            adapter,
+            workspace,
+            now,
+            self.config.customer_lookups_per_run,
+        )
+        .await?;
+        let receivables = adapter.receivables(from, until, &customers).await?;
         self.documents.remember(workspace, &receivables);
         let rows: Vec<NewReceivable> = receivables.iter().map(receivable_row).collect();
         let written = self.store.upsert_receivables(workspace, &rows, now).await?;
@@ -567,13 +582,24 @@ impl LadderRunner {
         Ok((written, closed))
     }
 
+    /// The workspace's own ladder settings, else the configuration file's.
+    pub async fn plan_config(&self, workspace: WorkspaceId) -> Result<PlanConfig, LadderError> {
+        Ok(crate::ladder_settings::plan_config_for(
+            self.store.as_ref(),
+            workspace,
+            &self.config.plan,
+        )
+        .await?)
+    }
+
     /// Plans at the clock's now and queues what is due, re-checking each invoice first.
     pub async fn send_due(
         &self,
         workspace: WorkspaceId,
         adapter: &dyn ErpAdapter,
     ) -> Result<RunReport, LadderError> {
-        let planner = Planner::new(&self.config.plan)?;
+        let plan = self.plan_config(workspace).await?;
+        let planner = Planner::new(&plan)?;
         let now = self.clock.now();
         let number = self.number(workspace).await?;
         let business = self.business(workspace).await?;
@@ -606,8 +632,16 @@ impl LadderRunner {
                 .await?;
             report.obsolete += obsolete.len();
             for order in &page.sends {
-                self.deliver(workspace, number, adapter, &business, order, &mut report)
-                    .await?;
+                self.deliver(
+                    workspace,
+                    number,
+                    adapter,
+                    &business,
+                    &plan,
+                    order,
+                    &mut report,
+                )
+                .await?;
             }
         }
         Ok(report)
@@ -619,6 +653,7 @@ impl LadderRunner {
         number: NumberId,
         adapter: &dyn ErpAdapter,
         business: &BusinessIdentity,
+        plan: &PlanConfig,
         order: &PlannedOrder,
         report: &mut RunReport,
     ) -> Result<(), LadderError> {
@@ -690,9 +725,7 @@ impl LadderRunner {
             report.deferred += 1;
             return Ok(());
         };
-        let suspension_date = self
-            .config
-            .plan
+        let suspension_date = plan
             .ladders
             .values()
             .find(|l| l.step(&order.step.key).is_some() && l.suspension_after_days.is_some())
@@ -1392,6 +1425,67 @@ mod tests {
             keys,
             vec!["ladder:d-2:inv-1", "ladder:d-5:inv-1", "ladder:d0:inv-1"],
             "the opted-out subscriber got nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_workspace_s_own_settings_replace_the_default_ladder() {
+        let s = setup(vec![("c-1", "16992318222", "inv-1", DUE, false)]).await;
+        let runner = s.runner();
+        let mut plan = PlanConfig::default();
+        plan.rules.insert(
+            0,
+            balcao_ladder::SegmentRule {
+                name: "Sem aviso D-5".into(),
+                when: Default::default(),
+                ladder: None,
+                skip_steps: vec!["d-5".into()],
+            },
+        );
+        crate::ladder_settings::save_plan_config(
+            s.store.as_ref(),
+            s.ws,
+            &plan,
+            Some("admin@fibra"),
+            0,
+        )
+        .await
+        .expect("save");
+        // Friday 27/11 09:00 is D-5: the workspace skips it.
+        s.at(sp(2026, 11, 27, 9));
+        runner.sync(s.ws, &s.erp).await.expect("sync");
+        let report = runner.send_due(s.ws, &s.erp).await.expect("run");
+        assert_eq!(report.queued, 0, "{report:?}");
+        // Monday 30/11: D-2 goes as usual.
+        s.at(sp(2026, 11, 30, 10));
+        assert_eq!(runner.send_due(s.ws, &s.erp).await.expect("run").queued, 1);
+        let keys: Vec<String> = s.messages().await.into_iter().map(|(_, k)| k).collect();
+        assert_eq!(keys, vec!["ladder:d-2:inv-1"]);
+    }
+
+    #[tokio::test]
+    async fn a_payment_pulls_back_a_reminder_no_sender_took_yet() {
+        let s = setup(vec![("c-1", "16992318222", "inv-1", DUE, false)]).await;
+        let runner = s.runner();
+        s.at(sp(2026, 11, 27, 9));
+        runner.sync(s.ws, &s.erp).await.expect("sync");
+        assert_eq!(runner.send_due(s.ws, &s.erp).await.expect("run").queued, 1);
+        runner
+            .on_payment(s.ws, "inv-1", Some(&s.erp))
+            .await
+            .expect("payment");
+        let sends = s.store.ladder_sends(s.ws, "inv-1").await.expect("sends");
+        assert_eq!(sends[0].status, LadderSendStatus::Cancelled);
+        let reminder = s
+            .store
+            .message(s.ws, sends[0].message_id.expect("linked"))
+            .await
+            .expect("read")
+            .expect("exists");
+        assert_eq!(
+            reminder.status,
+            Some(balcao_domain::status::DeliveryStatus::Failed),
+            "the reminder never goes out"
         );
     }
 

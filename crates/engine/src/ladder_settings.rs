@@ -22,7 +22,7 @@ use balcao_domain::{Millis, WorkspaceId};
 use balcao_erp::{Customer, ErpAdapter, ErpError, System};
 use balcao_store::{
     LadderCustomer, LadderCustomerKind, LadderCustomerLookup, LadderCustomerSource,
-    NewLadderCustomer, Store, StoreError,
+    LadderPlaceKind, NewLadderCustomer, Store, StoreError,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -89,11 +89,20 @@ fn serde_message_pt(error: &serde_json::Error) -> String {
                 .replace(", expected ", "; esperado ")
         )
     } else if let Some(rest) = text.strip_prefix("invalid type: ") {
-        format!("tipo inválido: {}", rest.replace(", expected ", "; esperado "))
+        format!(
+            "tipo inválido: {}",
+            rest.replace(", expected ", "; esperado ")
+        )
     } else if let Some(rest) = text.strip_prefix("invalid value: ") {
-        format!("valor inválido: {}", rest.replace(", expected ", "; esperado "))
+        format!(
+            "valor inválido: {}",
+            rest.replace(", expected ", "; esperado ")
+        )
     } else if let Some(rest) = text.strip_prefix("invalid length ") {
-        format!("tamanho inválido {}", rest.replace(", expected ", "; esperado "))
+        format!(
+            "tamanho inválido {}",
+            rest.replace(", expected ", "; esperado ")
+        )
     } else if let Some(rest) = text.strip_prefix("duplicate field ") {
         format!("campo repetido {rest}")
     } else {
@@ -132,6 +141,33 @@ pub async fn save_plan_config(
         .save_ladder_settings(workspace, &value, who, now)
         .await?;
     Ok(())
+}
+
+/// Puts a city or region on hold (an outage): `true` when it was not paused yet (names compare
+/// ignoring case, accents and spaces, as the planner does).
+pub fn pause_place(config: &mut PlanConfig, kind: LadderPlaceKind, name: &str) -> bool {
+    let name = name.trim();
+    let list = paused_list(config, kind);
+    if name.is_empty() || list.iter().any(|p| rules::segment::same_place(p, name)) {
+        return false;
+    }
+    list.push(name.to_owned());
+    true
+}
+
+/// Lifts the hold on a city or region: `true` when it was paused.
+pub fn resume_place(config: &mut PlanConfig, kind: LadderPlaceKind, name: &str) -> bool {
+    let list = paused_list(config, kind);
+    let before = list.len();
+    list.retain(|p| !rules::segment::same_place(p, name));
+    list.len() != before
+}
+
+fn paused_list(config: &mut PlanConfig, kind: LadderPlaceKind) -> &mut Vec<String> {
+    match kind {
+        LadderPlaceKind::City => &mut config.paused.cities,
+        LadderPlaceKind::Region => &mut config.paused.regions,
+    }
 }
 
 // ---- the customer list: reading what a provider uploads ---------------------------------------
@@ -399,17 +435,29 @@ pub async fn sync_customers(
             break;
         }
     }
-    due.sort_unstable();
+    due.sort_unstable_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
     due.truncate(budget);
 
     let mut looked_up = 0usize;
     for (_, _, entry, kind) in due {
         let answer = match kind {
             LadderCustomerKind::Document => match Document::parse(&entry) {
-                Ok(document) => adapter.find_customer_by_document(&document).await,
-                Err(e) => Err(ErpError::Config(e.to_string())),
+                Ok(document) => Some(adapter.find_customer_by_document(&document).await),
+                Err(_) => None,
             },
-            LadderCustomerKind::Login => adapter.find_customer_by_login(&entry).await,
+            LadderCustomerKind::Login => Some(adapter.find_customer_by_login(&entry).await),
+        };
+        let Some(answer) = answer else {
+            // Entries are stored normalised; one that is not is reported, never sent out.
+            store
+                .record_ladder_customer_lookup(
+                    workspace,
+                    &entry,
+                    &LadderCustomerLookup::Failed("CPF/CNPJ inválido na lista".into()),
+                    now,
+                )
+                .await?;
+            continue;
         };
         looked_up += 1;
         let (lookup, stop) = match answer {
@@ -433,10 +481,9 @@ pub async fn sync_customers(
                 false,
             ),
             Err(error) => {
+                // The next lookups would fail the same way (and spend the system's rate).
                 let outage = error.is_transient()
-                    || matches!(error, ErpError::Unauthorized | ErpError::Config(_))
-                        && kind == LadderCustomerKind::Login
-                    || matches!(error, ErpError::Unauthorized);
+                    || matches!(error, ErpError::Unauthorized | ErpError::Config(_));
                 (LadderCustomerLookup::Failed(error.to_string()), outage)
             }
         };
@@ -463,4 +510,536 @@ pub async fn sync_customers(
         );
     }
     Ok(known.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use balcao_domain::br::BrPhone;
+    use balcao_erp::{
+        ConnectionStatus, Contract, Invoice, NewTicket, PaymentEvent, Ticket, UnlockResult,
+    };
+    use balcao_ladder::{Param, StepKind};
+    use balcao_store::{LadderCustomerCounts, LadderSettingsStore, NewWorkspace};
+    use balcao_store_sqlite::SqliteStore;
+    use jiff::civil::Date;
+    use serde_json::json;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    const T0: Millis = 1_780_000_000_000;
+    const CPF_A: &str = "52998224725";
+    const CPF_B: &str = "39053344705";
+    const CPF_UNKNOWN: &str = "11144477735";
+    const CNPJ: &str = "11222333000181";
+
+    // ---- settings ----------------------------------------------------------------------------
+
+    #[test]
+    fn a_valid_config_round_trips_and_an_invalid_one_says_why_in_portuguese() {
+        let config = PlanConfig::default();
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(parse_plan_config(&json).unwrap(), config);
+
+        // A suspension notice without RGC art. 71's content.
+        let mut broken = config.clone();
+        let notice = broken
+            .ladders
+            .get_mut(balcao_ladder::plan::DEFAULT_LADDER)
+            .unwrap()
+            .steps
+            .iter_mut()
+            .find(|s| s.kind == StepKind::SuspensionNotice)
+            .unwrap();
+        notice
+            .template
+            .params
+            .retain(|p| *p != Param::RestorationTime);
+        let error = parse_plan_config(&serde_json::to_value(&broken).unwrap()).unwrap_err();
+        assert!(error.contains("RGC art. 71"), "{error}");
+        assert!(error.contains("prazo de religação"), "{error}");
+    }
+
+    #[test]
+    fn shape_problems_are_worded_in_portuguese() {
+        let error = parse_plan_config(&json!({"default_ladder": "padrao"})).unwrap_err();
+        assert_eq!(
+            error,
+            "configuração da régua inválida: falta o campo `ladders`"
+        );
+        let mut json = serde_json::to_value(PlanConfig::default()).unwrap();
+        json["ladders"]["padrao"]["steps"][0]["kind"] = json!("lembrete");
+        let error = parse_plan_config(&json).unwrap_err();
+        assert!(
+            error.starts_with("configuração da régua inválida: valor desconhecido `lembrete`; use um destes: `informative`"),
+            "{error}"
+        );
+        json["ladders"]["padrao"]["steps"][0]["kind"] = json!(3);
+        let error = parse_plan_config(&json).unwrap_err();
+        assert!(error.contains("tipo inválido"), "{error}");
+        // Legal hours carry their own pt-BR errors.
+        let mut json = serde_json::to_value(PlanConfig::default()).unwrap();
+        json["legal"]["time_zone"] = json!("America/Atlantida");
+        let error = parse_plan_config(&json).unwrap_err();
+        assert!(error.contains("fuso horário desconhecido"), "{error}");
+    }
+
+    #[test]
+    fn regions_pause_and_resume_whatever_the_spelling() {
+        let mut config = PlanConfig::default();
+        assert!(pause_place(
+            &mut config,
+            LadderPlaceKind::City,
+            " São Paulo "
+        ));
+        assert!(!pause_place(
+            &mut config,
+            LadderPlaceKind::City,
+            "sao paulo"
+        ));
+        assert!(pause_place(
+            &mut config,
+            LadderPlaceKind::Region,
+            "Zona Norte"
+        ));
+        assert!(!pause_place(&mut config, LadderPlaceKind::Region, "  "));
+        assert_eq!(config.paused.cities, ["São Paulo"]);
+        assert_eq!(config.paused.regions, ["Zona Norte"]);
+        validate(&config).unwrap();
+        assert!(resume_place(
+            &mut config,
+            LadderPlaceKind::City,
+            "SAO PAULO"
+        ));
+        assert!(!resume_place(
+            &mut config,
+            LadderPlaceKind::City,
+            "São Paulo"
+        ));
+        assert!(config.paused.cities.is_empty());
+        assert_eq!(config.paused.regions, ["Zona Norte"]);
+    }
+
+    // ---- customer lists ----------------------------------------------------------------------
+
+    #[test]
+    fn entries_are_documents_or_logins() {
+        let doc = |t: &str| parse_customer_entry(t, None).unwrap().unwrap();
+        assert_eq!(
+            doc("529.982.247-25"),
+            CustomerEntry {
+                entry: CPF_A.into(),
+                kind: LadderCustomerKind::Document
+            }
+        );
+        assert_eq!(doc(" \"11.222.333/0001-81\" ").entry, CNPJ);
+        assert_eq!(doc("12.abc.345/01de-35").entry, "12ABC34501DE35");
+        assert_eq!(
+            doc("joao.silva"),
+            CustomerEntry {
+                entry: "joao.silva".into(),
+                kind: LadderCustomerKind::Login
+            }
+        );
+        assert_eq!(parse_customer_entry("   ", None), Ok(None));
+        // Digits are always a document: a wrong check digit is reported, never taken as a login.
+        let error = parse_customer_entry("529.982.247-26", None).unwrap_err();
+        assert!(error.contains("dígito verificador"), "{error}");
+        let error = parse_customer_entry("5299822", None).unwrap_err();
+        assert!(error.contains("11 dígitos"), "{error}");
+        assert!(parse_customer_entry("joão da silva", None).is_err());
+        // Only MK-Auth looks customers up by login.
+        assert!(parse_customer_entry("pedro", Some(System::MkAuth)).is_ok());
+        let error = parse_customer_entry("pedro", Some(System::Voalle)).unwrap_err();
+        assert!(
+            error.contains("Voalle não busca clientes por login"),
+            "{error}"
+        );
+        assert!(parse_customer_entry(CPF_A, Some(System::Voalle)).is_ok());
+    }
+
+    #[test]
+    fn a_csv_reports_bad_lines_by_number_and_skips_header_blanks_and_repeats() {
+        let csv = "\u{feff}CPF;nome\n529.982.247-25;Maria\n\n390.533.447-05,João\n123.456.789-00;Zé\n52998224725;de novo\nmaria.login\n";
+        let parsed = parse_customer_csv(csv, Some(System::MkAuth));
+        assert_eq!(
+            parsed
+                .entries
+                .iter()
+                .map(|e| e.entry.as_str())
+                .collect::<Vec<_>>(),
+            [CPF_A, CPF_B, "maria.login"]
+        );
+        assert_eq!(parsed.repeated, 1);
+        assert_eq!(parsed.invalid.len(), 1);
+        assert_eq!(parsed.invalid[0].line, 5);
+        assert_eq!(parsed.invalid[0].text, "123.456.789-00");
+        assert!(parsed.invalid[0].error.contains("CPF inválido"));
+        // A first line that is data is not a header.
+        let parsed = parse_customer_csv("52998224725\n39053344705", None);
+        assert_eq!(parsed.entries.len(), 2);
+        let listed = parse_customer_list(&[CPF_A.into(), "".into(), "x y".into()], None);
+        assert_eq!(listed.entries.len(), 1);
+        assert_eq!(listed.invalid[0].line, 3);
+    }
+
+    // ---- which entries to look up ------------------------------------------------------------
+
+    fn entry(attempted: Option<Millis>) -> LadderCustomer {
+        LadderCustomer {
+            entry: CPF_A.into(),
+            kind: LadderCustomerKind::Document,
+            source: LadderCustomerSource::Import,
+            added_at: T0,
+            customer: None,
+            resolved_at: None,
+            attempted_at: attempted,
+            last_error: None,
+        }
+    }
+
+    fn customer(system: System, id: &str) -> Customer {
+        Customer {
+            system,
+            erp_id: id.into(),
+            document: None,
+            name: format!("Cliente {id}"),
+            phones: vec![],
+            emails: vec![],
+        }
+    }
+
+    #[test]
+    fn lookups_are_due_when_new_stale_or_failed_long_enough() {
+        let now = T0 + 30 * 24 * 3_600_000;
+        assert_eq!(
+            lookup_due(&entry(None), System::Voalle, now),
+            Some((0, Millis::MIN))
+        );
+
+        let mut found = entry(Some(now - 1_000));
+        found.customer = Some(serde_json::to_value(customer(System::Voalle, "7")).unwrap());
+        found.resolved_at = found.attempted_at;
+        assert_eq!(lookup_due(&found, System::Voalle, now), None, "fresh");
+        assert_eq!(
+            lookup_due(&found, System::MkAuth, now),
+            Some((0, now - 1_000)),
+            "cached for another system"
+        );
+        found.resolved_at = Some(now - REFRESH_FOUND_AFTER_MS);
+        found.attempted_at = found.resolved_at;
+        assert_eq!(
+            lookup_due(&found, System::Voalle, now),
+            Some((2, now - REFRESH_FOUND_AFTER_MS))
+        );
+
+        let mut not_found = entry(Some(now - RETRY_NOT_FOUND_AFTER_MS + 1));
+        not_found.resolved_at = not_found.attempted_at;
+        not_found.last_error = Some("não encontrado".into());
+        assert_eq!(lookup_due(&not_found, System::Voalle, now), None);
+        not_found.attempted_at = Some(now - RETRY_NOT_FOUND_AFTER_MS);
+        not_found.resolved_at = not_found.attempted_at;
+        assert!(lookup_due(&not_found, System::Voalle, now).is_some());
+
+        let mut failed = entry(Some(now - RETRY_FAILED_AFTER_MS + 1));
+        failed.last_error = Some("fora do ar".into());
+        assert_eq!(lookup_due(&failed, System::Voalle, now), None);
+        failed.attempted_at = Some(now - RETRY_FAILED_AFTER_MS);
+        assert_eq!(
+            lookup_due(&failed, System::Voalle, now),
+            Some((1, now - RETRY_FAILED_AFTER_MS))
+        );
+    }
+
+    #[test]
+    fn voalle_gets_a_budget_under_its_rate() {
+        let quarter_hour = Duration::from_secs(15 * 60);
+        let voalle = lookup_budget(System::Voalle, quarter_hour);
+        assert!((1..=15 * 30 / 2).contains(&voalle), "{voalle}");
+        assert_eq!(lookup_budget(System::Voalle, Duration::from_secs(1)), 1);
+        assert!(lookup_budget(System::MkAuth, quarter_hour) > voalle);
+    }
+
+    // ---- against a store and a scripted system -------------------------------------------------
+
+    /// A per-customer system: knows some documents and logins, counts lookups, can be down.
+    struct ScriptedErp {
+        system: System,
+        bulk: bool,
+        by_document: HashMap<String, Customer>,
+        by_login: HashMap<String, Customer>,
+        lookups: Mutex<Vec<String>>,
+        down: Mutex<bool>,
+    }
+
+    impl ScriptedErp {
+        fn new(system: System, bulk: bool) -> Self {
+            let mut by_document = HashMap::new();
+            by_document.insert(CPF_A.to_owned(), customer(system, "100"));
+            by_document.insert(CPF_B.to_owned(), customer(system, "200"));
+            by_document.insert(CNPJ.to_owned(), customer(system, "300"));
+            let mut by_login = HashMap::new();
+            // The same customer as CPF_A: returned once.
+            by_login.insert("maria".to_owned(), customer(system, "100"));
+            ScriptedErp {
+                system,
+                bulk,
+                by_document,
+                by_login,
+                lookups: Mutex::new(Vec::new()),
+                down: Mutex::new(false),
+            }
+        }
+
+        fn lookups(&self) -> Vec<String> {
+            self.lookups.lock().unwrap().clone()
+        }
+
+        fn answer(
+            &self,
+            key: &str,
+            table: &HashMap<String, Customer>,
+        ) -> Result<Option<Customer>, ErpError> {
+            self.lookups.lock().unwrap().push(key.to_owned());
+            if *self.down.lock().unwrap() {
+                return Err(ErpError::Timeout);
+            }
+            Ok(table.get(key).cloned())
+        }
+    }
+
+    fn unused<T>() -> Result<T, ErpError> {
+        Err(ErpError::Unavailable("não usado no teste".into()))
+    }
+
+    #[async_trait]
+    impl ErpAdapter for ScriptedErp {
+        fn system(&self) -> System {
+            self.system
+        }
+        fn lists_receivables_in_bulk(&self) -> bool {
+            self.bulk
+        }
+        async fn find_customer_by_document(
+            &self,
+            document: &Document,
+        ) -> Result<Option<Customer>, ErpError> {
+            self.answer(document.as_str(), &self.by_document)
+        }
+        async fn find_customer_by_login(&self, login: &str) -> Result<Option<Customer>, ErpError> {
+            if self.system != System::MkAuth {
+                return Err(ErpError::not_supported(
+                    balcao_erp::Operation::FindCustomerByLogin,
+                ));
+            }
+            self.answer(login, &self.by_login)
+        }
+        async fn find_customers_by_phone(&self, _: &BrPhone) -> Result<Vec<Customer>, ErpError> {
+            unused()
+        }
+        async fn contracts(&self, _: &Customer) -> Result<Vec<Contract>, ErpError> {
+            unused()
+        }
+        async fn open_invoices(&self, _: &Customer) -> Result<Vec<Invoice>, ErpError> {
+            unused()
+        }
+        async fn invoice(&self, _: &Customer, _: &str) -> Result<Invoice, ErpError> {
+            unused()
+        }
+        async fn invoice_pdf(&self, _: &Invoice) -> Result<Vec<u8>, ErpError> {
+            unused()
+        }
+        async fn trust_unlock(&self, _: &Contract) -> Result<UnlockResult, ErpError> {
+            unused()
+        }
+        async fn connection_status(&self, _: &Contract) -> Result<ConnectionStatus, ErpError> {
+            unused()
+        }
+        async fn open_ticket(&self, _: &NewTicket) -> Result<Ticket, ErpError> {
+            unused()
+        }
+        async fn payments_between(
+            &self,
+            _: Date,
+            _: Date,
+            _: &[Customer],
+        ) -> Result<Vec<PaymentEvent>, ErpError> {
+            unused()
+        }
+    }
+
+    async fn store_with_list(entries: &[&str]) -> (SqliteStore, WorkspaceId) {
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        store.migrate().await.unwrap();
+        let ws = store
+            .create_workspace(NewWorkspace {
+                slug: "prov".into(),
+                name: "Provedor".into(),
+                time_zone: "America/Sao_Paulo".into(),
+            })
+            .await
+            .unwrap()
+            .id;
+        let parsed = parse_customer_list(
+            &entries.iter().map(|e| (*e).to_owned()).collect::<Vec<_>>(),
+            None,
+        );
+        assert!(parsed.invalid.is_empty(), "{:?}", parsed.invalid);
+        add_customers(
+            &store,
+            ws,
+            &parsed.entries,
+            LadderCustomerSource::Import,
+            T0,
+        )
+        .await
+        .unwrap();
+        (store, ws)
+    }
+
+    fn ids(customers: &[Customer]) -> Vec<&str> {
+        customers.iter().map(|c| c.erp_id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn bulk_systems_need_no_customers() {
+        let (store, ws) = store_with_list(&[CPF_A]).await;
+        let erp = ScriptedErp::new(System::Sgp, true);
+        let customers = sync_customers(&store, &erp, ws, T0, 100).await.unwrap();
+        assert!(customers.is_empty());
+        assert!(erp.lookups().is_empty());
+        assert_eq!(store.ladder_customer_counts(ws).await.unwrap().pending, 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_entries_are_resolved_within_the_budget_then_served_from_cache() {
+        let (store, ws) = store_with_list(&[CPF_A, CPF_UNKNOWN, "maria", CPF_B, CNPJ]).await;
+        let erp = ScriptedErp::new(System::MkAuth, false);
+
+        // Byte order of the entries: 111… (unknown), 112… (CNPJ), 390…, 529…, maria.
+        let first = sync_customers(&store, &erp, ws, T0, 2).await.unwrap();
+        assert_eq!(erp.lookups(), [CPF_UNKNOWN, CNPJ]);
+        assert_eq!(ids(&first), ["300"]);
+
+        let second = sync_customers(&store, &erp, ws, T0 + 1, 10).await.unwrap();
+        assert_eq!(erp.lookups()[2..], [CPF_B, CPF_A, "maria"]);
+        assert_eq!(ids(&second), ["100", "200", "300"], "one customer per id");
+
+        // Everything is cached: nothing is asked again until it is due.
+        let third = sync_customers(&store, &erp, ws, T0 + 2, 10).await.unwrap();
+        assert_eq!(erp.lookups().len(), 5);
+        assert_eq!(ids(&third), ["100", "200", "300"]);
+        assert_eq!(
+            store.ladder_customer_counts(ws).await.unwrap(),
+            LadderCustomerCounts {
+                total: 5,
+                resolved: 4,
+                with_error: 1,
+                pending: 0
+            }
+        );
+        let page = store.ladder_customers_page(ws, None, 10).await.unwrap();
+        let unknown = page.iter().find(|c| c.entry == CPF_UNKNOWN).unwrap();
+        assert_eq!(
+            unknown.last_error.as_deref(),
+            Some("não encontrado no MK-Auth")
+        );
+
+        // A day later the unknown one is asked again, the found ones are not.
+        sync_customers(&store, &erp, ws, T0 + RETRY_NOT_FOUND_AFTER_MS, 10)
+            .await
+            .unwrap();
+        assert_eq!(erp.lookups()[5..], [CPF_UNKNOWN]);
+    }
+
+    #[tokio::test]
+    async fn an_outage_stops_the_lookups_but_keeps_the_known_customers() {
+        let (store, ws) = store_with_list(&[CPF_A, CPF_B]).await;
+        let erp = ScriptedErp::new(System::Voalle, false);
+        sync_customers(&store, &erp, ws, T0, 1).await.unwrap();
+        assert_eq!(erp.lookups(), [CPF_B]);
+        *erp.down.lock().unwrap() = true;
+        let customers = sync_customers(&store, &erp, ws, T0 + 1, 10).await.unwrap();
+        assert_eq!(
+            erp.lookups(),
+            [CPF_B, CPF_A],
+            "one failed lookup, then it stops"
+        );
+        assert_eq!(ids(&customers), ["200"]);
+        let failed = store
+            .ladder_customers_page(ws, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.entry == CPF_A)
+            .unwrap();
+        assert_eq!(
+            failed.last_error.as_deref(),
+            Some("o sistema de gestão não respondeu a tempo")
+        );
+        // Retried only after the failure's wait.
+        *erp.down.lock().unwrap() = false;
+        sync_customers(&store, &erp, ws, T0 + 2, 10).await.unwrap();
+        assert_eq!(erp.lookups().len(), 2);
+        let customers = sync_customers(&store, &erp, ws, T0 + 1 + RETRY_FAILED_AFTER_MS, 10)
+            .await
+            .unwrap();
+        assert_eq!(ids(&customers), ["100", "200"]);
+    }
+
+    #[tokio::test]
+    async fn logins_on_a_system_without_login_lookup_are_reported() {
+        let (store, ws) = store_with_list(&["maria", CPF_A]).await;
+        let erp = ScriptedErp::new(System::Voalle, false);
+        let customers = sync_customers(&store, &erp, ws, T0, 10).await.unwrap();
+        assert_eq!(ids(&customers), ["100"]);
+        let maria = store
+            .ladder_customers_page(ws, Some(CPF_A), 10)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            maria.last_error.as_deref(),
+            Some("o Voalle não busca clientes por login: use o CPF/CNPJ")
+        );
+    }
+
+    #[tokio::test]
+    async fn stored_settings_override_the_fallback_and_invalid_ones_never_plan() {
+        let (store, ws) = store_with_list(&[]).await;
+        let fallback = PlanConfig::default();
+        assert_eq!(
+            plan_config_for(&store, ws, &fallback).await.unwrap(),
+            fallback
+        );
+
+        let mut own = PlanConfig::default();
+        own.paused.cities = vec!["Franca".into()];
+        save_plan_config(&store, ws, &own, Some("Ana"), T0)
+            .await
+            .unwrap();
+        assert_eq!(plan_config_for(&store, ws, &fallback).await.unwrap(), own);
+        let stored = store.ladder_settings(ws).await.unwrap().unwrap();
+        assert_eq!(stored.updated_by.as_deref(), Some("Ana"));
+
+        // Refused before saving...
+        let mut broken = own.clone();
+        broken.default_ladder = "inexistente".into();
+        assert!(matches!(
+            save_plan_config(&store, ws, &broken, None, T0).await,
+            Err(LadderSettingsError::Invalid(m)) if m.contains("não existe")
+        ));
+        // ...and when something invalid is found stored, it is an error, not the fallback.
+        store
+            .save_ladder_settings(ws, &serde_json::to_value(&broken).unwrap(), None, T0)
+            .await
+            .unwrap();
+        match plan_config_for(&store, ws, &fallback).await {
+            Err(LadderSettingsError::Invalid(m)) => {
+                assert!(m.contains("régua salva do workspace inválida"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

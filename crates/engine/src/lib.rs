@@ -15,6 +15,7 @@ pub mod desk;
 pub mod erp;
 pub mod ingest;
 pub mod ladder;
+pub mod ladder_settings;
 pub mod outbox;
 pub mod payments;
 pub mod secrets;

@@ -515,6 +515,7 @@ async fn mark_read(
 async fn openapi_json() -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::desk_api::DeskApiDoc::openapi());
+    doc.merge(crate::ladder_settings::LadderApiDoc::openapi());
     doc.merge(crate::ladder_report::LadderReportApiDoc::openapi());
     Json(doc)
 }

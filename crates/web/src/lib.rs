@@ -10,6 +10,7 @@ pub mod desk_settings;
 pub mod erp_api;
 pub mod error;
 pub mod ladder_report;
+pub mod ladder_settings;
 pub mod session;
 pub mod ui;
 pub mod webhook;
@@ -75,6 +76,7 @@ pub fn desk_router(state: DeskState) -> Router {
     ui::router(state.clone())
         .merge(desk_api::router())
         .merge(ladder_report::router())
+        .merge(ladder_settings::router())
         .with_state(state)
 }
 

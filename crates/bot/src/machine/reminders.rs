@@ -29,8 +29,7 @@ impl Turn<'_, '_> {
                         .filter(|r| r.invoice_id == *invoice_id)
                         .and_then(|r| r.step.clone())
                 };
-                let step =
-                    step_of(seen.as_ref()).or_else(|| step_of(self.state.reminder.as_ref()));
+                let step = step_of(seen.as_ref()).or_else(|| step_of(self.state.reminder.as_ref()));
                 Some(LadderReminder {
                     invoice_id: invoice_id.clone(),
                     step,
@@ -168,7 +167,10 @@ impl Turn<'_, '_> {
             return self.reminder_invoice_not_open(ask, &invoice_id);
         };
         let context = self.invoice_context(&invoice);
-        self.journal(format!("Fatura do lembrete: {context}"));
+        let line = format!("Fatura do lembrete: {context}");
+        if !self.state.journal.contains(&line) {
+            self.journal(line);
+        }
         self.state.invoice = Some(invoice.clone());
         match ask {
             LadderAsk::Pay { method } => self.show_invoice(invoice, method),

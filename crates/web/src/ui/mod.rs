@@ -42,6 +42,7 @@ pub fn router(state: DeskState) -> Router<DeskState> {
         .merge(inbox::routes())
         .merge(board::routes())
         .merge(admin::routes())
+        .merge(crate::ladder_settings::ui_routes())
         .layer(axum::middleware::from_fn_with_state(
             state,
             session::require_csrf,
