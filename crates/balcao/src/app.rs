@@ -446,7 +446,15 @@ pub async fn start(
         outbox: outbox.clone(),
         clock: clock.clone(),
         bus: bus.clone(),
-        config: options.ladder_config.clone(),
+        config: if options.bot {
+            // The bot confirms an opt-out itself: one answer to "SAIR", not two.
+            Arc::new(balcao_engine::ladder::LadderConfig {
+                confirm_opt_out: false,
+                ..(*options.ladder_config).clone()
+            })
+        } else {
+            options.ladder_config.clone()
+        },
         documents: Default::default(),
     };
     if options.ladder {

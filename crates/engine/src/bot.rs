@@ -9,6 +9,11 @@
 //! and from a sweep every second (missed notifications, restarts, inactivity timers), so nothing
 //! depends on the bus.
 //!
+//! A message that answers a billing-ladder reminder is fed with that reminder (its invoice and
+//! step, from the ladder's idempotency key `ladder:<step>:<invoice>`): the last reminder template
+//! the conversation got before the message, or, for a tapped quick reply, the template it was
+//! tapped on (one read by the reply's `context` wamid).
+//!
 //! A conversation is handled by one task at a time, in order; up to `workers` conversations at
 //! once, so one waiting on its management system holds up no other. Sends carry idempotency
 //! keys derived from the inbound message, so a crash between sending and saving the session
@@ -99,8 +104,8 @@ fn media_kind(message_type: &str) -> Option<MediaKind> {
 }
 
 /// The ladder's keys that are not reminders: its thank-you, restoration and opt-out notices
-/// (`ladder:thanks:<invoice>`…), which a reply is not about.
-const LADDER_NOTICES: [&str; 3] = ["thanks", "restored", "optout"];
+/// (`ladder:thanks:<invoice>`…), which a reply is not about (no step may be named so).
+const LADDER_NOTICES: [&str; 3] = balcao_ladder::ladder::RESERVED_STEP_KEYS;
 
 /// The billing-ladder reminder an outbound message is: a template queued by the ladder with the
 /// idempotency key `ladder:<step>:<invoice>` (step keys contain no ':').

@@ -60,6 +60,9 @@ pub struct LadderConfig {
     /// Customers of the workspace's list looked up per run in systems that cannot list
     /// receivables in bulk (Voalle allows ~30 requests a minute).
     pub customer_lookups_per_run: usize,
+    /// Answer "SAIR"/"PARAR"/the stop button with a confirmation. Off when the bot runs: the bot
+    /// answers the same message (one confirmation, not two); the opt-out is recorded either way.
+    pub confirm_opt_out: bool,
 }
 
 impl Default for LadderConfig {
@@ -75,6 +78,7 @@ impl Default for LadderConfig {
             thanks_template: "cobranca_pagamento_confirmado".into(),
             restored_template: "cobranca_conexao_restabelecida".into(),
             customer_lookups_per_run: 30,
+            confirm_opt_out: true,
         }
     }
 }
@@ -95,6 +99,16 @@ pub enum LadderError {
     Settings(#[from] crate::ladder_settings::LadderSettingsError),
     #[error("o workspace não tem número de WhatsApp")]
     NoNumber,
+}
+
+/// What every message of one run shares.
+#[derive(Clone, Copy)]
+struct RunScope<'a> {
+    workspace: WorkspaceId,
+    number: NumberId,
+    adapter: &'a dyn ErpAdapter,
+    business: &'a BusinessIdentity,
+    plan: &'a PlanConfig,
 }
 
 /// One planned message, owned (the planner's borrows end with its page).
@@ -632,16 +646,14 @@ impl LadderRunner {
                 .await?;
             report.obsolete += obsolete.len();
             for order in &page.sends {
-                self.deliver(
+                let scope = RunScope {
                     workspace,
                     number,
                     adapter,
-                    &business,
-                    &plan,
-                    order,
-                    &mut report,
-                )
-                .await?;
+                    business: &business,
+                    plan: &plan,
+                };
+                self.deliver(&scope, order, &mut report).await?;
             }
         }
         Ok(report)
@@ -649,14 +661,17 @@ impl LadderRunner {
 
     async fn deliver(
         &self,
-        workspace: WorkspaceId,
-        number: NumberId,
-        adapter: &dyn ErpAdapter,
-        business: &BusinessIdentity,
-        plan: &PlanConfig,
+        run: &RunScope<'_>,
         order: &PlannedOrder,
         report: &mut RunReport,
     ) -> Result<(), LadderError> {
+        let RunScope {
+            workspace,
+            number,
+            adapter,
+            business,
+            plan,
+        } = *run;
         let now = self.clock.now();
         let at = Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH);
         if at < order.send_not_before || at > order.send_not_after {
@@ -958,6 +973,9 @@ impl LadderRunner {
                     .set_ladder_consent(workspace, &change, self.clock.now())
                     .await?;
                 opted += 1;
+                if !self.config.confirm_opt_out {
+                    continue;
+                }
                 let request = SendRequest {
                     number_id: message.number_id,
                     to: contact.wa_id.clone(),

@@ -307,6 +307,10 @@ pub enum LadderError {
         "identificador de etapa inválido na posição {index}: {key:?} (use de 1 a 32 letras minúsculas, números, +, - ou _)"
     )]
     InvalidKey { index: usize, key: String },
+    #[error(
+        "o identificador de etapa {0:?} é reservado (agradecimento, religação e descadastro usam esse nome)"
+    )]
+    ReservedKey(String),
     #[error("o identificador de etapa {0:?} aparece mais de uma vez")]
     DuplicateKey(String),
     #[error(
@@ -350,6 +354,10 @@ pub enum LadderError {
     NoGrace,
 }
 
+/// Keys the engine uses for its own ladder messages (`ladder:thanks:<invoice>`…): a step named
+/// so would be taken for them.
+pub const RESERVED_STEP_KEYS: [&str; 3] = ["thanks", "restored", "optout"];
+
 /// Step keys end up in idempotency keys (`ladder:<step>:<invoice>`), so no ':' or spaces.
 fn valid_step_key(key: &str) -> bool {
     !key.is_empty()
@@ -383,6 +391,9 @@ impl Ladder {
                     index,
                     key: step.key.clone(),
                 });
+            }
+            if RESERVED_STEP_KEYS.contains(&step.key.as_str()) {
+                return Err(LadderError::ReservedKey(step.key.clone()));
             }
             if self.steps[..index].iter().any(|s| s.key == step.key) {
                 return Err(LadderError::DuplicateKey(step.key.clone()));
@@ -940,5 +951,17 @@ mod tests {
         assert_eq!(minimal.last_step_grace_days, 5);
         assert_eq!(minimal.suspension_after_days, None);
         minimal.validate().unwrap();
+    }
+
+    #[test]
+    fn the_engine_s_own_keys_cannot_name_a_step() {
+        for reserved in RESERVED_STEP_KEYS {
+            let mut ladder = Ladder::default_pt_br();
+            ladder.steps[0].key = reserved.to_owned();
+            assert_eq!(
+                ladder.validate(),
+                Err(LadderError::ReservedKey(reserved.to_owned()))
+            );
+        }
     }
 }

@@ -621,11 +621,9 @@ fn steps_of(ladder: &Ladder) -> Vec<StepView> {
                     .variants
                     .iter()
                     .map(|v| {
-                        let share = if total == 0 {
-                            0
-                        } else {
-                            (u64::from(v.weight) * 100 + total / 2) / total
-                        };
+                        let share = (u64::from(v.weight) * 100 + total / 2)
+                            .checked_div(total)
+                            .unwrap_or(0);
                         (v.template.clone(), format!("{share}%"))
                     })
                     .collect(),
