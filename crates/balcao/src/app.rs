@@ -446,7 +446,7 @@ pub async fn start(
         outbox: outbox.clone(),
         clock: clock.clone(),
         bus: bus.clone(),
-        config: if options.bot {
+        config: if options.bot.enabled {
             // The bot confirms an opt-out itself: one answer to "SAIR", not two.
             Arc::new(balcao_engine::ladder::LadderConfig {
                 confirm_opt_out: false,

@@ -257,8 +257,10 @@ async fn an_invalid_ladder_is_refused_with_its_reason_and_nothing_is_saved() {
             .starts_with("JSON inválido")
     );
 
-    let mut own = PlanConfig::default();
-    own.repeat_defaulter_min_late = 2;
+    let own = PlanConfig {
+        repeat_defaulter_min_late: 2,
+        ..PlanConfig::default()
+    };
     let (status, body) = app
         .json(
             app.call(&app.admin_token, Method::PUT, "/api/v1/ladder/settings")
@@ -642,6 +644,44 @@ async fn a_csv_with_a_bad_cpf_is_reported_by_line_and_nothing_is_imported() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<div class=\"big\" id=\"customers-total\">4</div>"));
     assert!(html.contains("Voalle"));
+}
+
+/// Larger than axum's default 2 MB body limit: a whole provider base in one upload.
+#[tokio::test]
+async fn a_large_csv_file_is_imported_whole() {
+    let app = start().await;
+    let lines = 200_000u32;
+    let csv: String = (0..lines)
+        .map(|i| {
+            format!(
+                "{}\n",
+                balcao_domain::br::Cpf::from_base(1_000_000 + i).masked()
+            )
+        })
+        .collect();
+    assert!(csv.len() > 2 * 1024 * 1024);
+    let (status, body) = app
+        .json(
+            app.call(
+                &app.admin_token,
+                reqwest::Method::POST,
+                "/api/v1/ladder/customers",
+            )
+            .header("content-type", "text/csv")
+            .body(csv),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["added"], lines);
+    assert_eq!(
+        app.h
+            .store()
+            .ladder_customer_counts(app.ws)
+            .await
+            .unwrap()
+            .total,
+        u64::from(lines)
+    );
 }
 
 // ---- the customer list against the MK-Auth and Voalle fakes ------------------------------------

@@ -57,9 +57,6 @@ pub struct LadderConfig {
     pub thanks_template: String,
     /// Template (first name) confirming a restored connection outside the 24-hour window.
     pub restored_template: String,
-    /// Customers of the workspace's list looked up per run in systems that cannot list
-    /// receivables in bulk (Voalle allows ~30 requests a minute).
-    pub customer_lookups_per_run: usize,
     /// Answer "SAIR"/"PARAR"/the stop button with a confirmation. Off when the bot runs: the bot
     /// answers the same message (one confirmation, not two); the opt-out is recorded either way.
     pub confirm_opt_out: bool,
@@ -77,7 +74,6 @@ impl Default for LadderConfig {
             page_size: 5000,
             thanks_template: "cobranca_pagamento_confirmado".into(),
             restored_template: "cobranca_conexao_restabelecida".into(),
-            customer_lookups_per_run: 30,
             confirm_opt_out: true,
         }
     }
@@ -582,7 +578,7 @@ impl LadderRunner {
             adapter,
             workspace,
             now,
-            self.config.customer_lookups_per_run,
+            crate::ladder_settings::lookup_budget(adapter.system(), self.config.interval),
         )
         .await?;
         let receivables = adapter.receivables(from, until, &customers).await?;

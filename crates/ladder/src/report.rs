@@ -390,7 +390,7 @@ pub struct StepMetrics {
 }
 
 impl StepMetrics {
-    fn add(&mut self, facts: &RecordFacts<'_>, failures: &mut HashMap<(FailureKind, String), u64>) {
+    fn add(&mut self, facts: &RecordFacts<'_>, failures: &mut FailureCounts) {
         self.records += 1;
         match facts.status {
             RecordStatus::Sent => {}
@@ -448,7 +448,7 @@ impl StepMetrics {
         }
     }
 
-    fn finish(&mut self, failures: HashMap<(FailureKind, String), u64>, prices: &CategoryPrices) {
+    fn finish(&mut self, failures: FailureCounts, prices: &CategoryPrices) {
         let mut failures: Vec<FailureCount> = failures
             .into_iter()
             .map(|((kind, reason), count)| FailureCount {
@@ -557,11 +557,12 @@ pub struct LadderReport {
 }
 
 type GroupKey = (String, Option<Segment>, Option<String>);
+type FailureCounts = HashMap<(FailureKind, String), u64>;
 
 /// Folds records, in any order and a page at a time, into a [`LadderReport`].
 #[derive(Debug, Default)]
 pub struct ReportBuilder {
-    groups: HashMap<GroupKey, (StepMetrics, HashMap<(FailureKind, String), u64>)>,
+    groups: HashMap<GroupKey, Partial>,
 }
 
 impl ReportBuilder {
@@ -575,33 +576,26 @@ impl ReportBuilder {
             facts.segment,
             facts.variant.map(str::to_owned),
         );
-        let (metrics, failures) = self.groups.entry(key).or_insert_with(|| {
-            (
-                StepMetrics {
-                    step_key: facts.step_key.to_owned(),
-                    segment: facts.segment,
-                    variant: facts.variant.map(str::to_owned),
-                    ..StepMetrics::default()
-                },
-                HashMap::new(),
-            )
+        let group = self.groups.entry(key).or_insert_with(|| {
+            let mut group =
+                Partial::new(facts.step_key.to_owned(), facts.variant.map(str::to_owned));
+            group.metrics.segment = facts.segment;
+            group
         });
-        metrics.add(facts, failures);
+        group.metrics.add(facts, &mut group.failures);
     }
 
     pub fn finish(self, prices: &CategoryPrices) -> LadderReport {
         let mut steps: BTreeMap<(StepOrder, Option<String>), Partial> = BTreeMap::new();
         let mut total = Partial::new(String::new(), None);
         let mut segments = Vec::with_capacity(self.groups.len());
-        for ((step_key, _, variant), (metrics, failures)) in self.groups {
+        for ((step_key, _, variant), group) in self.groups {
             let step = steps
                 .entry((StepOrder::of(&step_key), variant.clone()))
                 .or_insert_with(|| Partial::new(step_key, variant));
-            step.merge(&metrics, &failures);
-            total.merge(&metrics, &failures);
-            let mut metrics = metrics;
-            metrics.finish(failures, prices);
-            segments.push(metrics);
+            step.merge(&group);
+            total.merge(&group);
+            segments.push(group.finish(prices));
         }
         segments.sort_by(|a, b| {
             (
@@ -654,10 +648,11 @@ impl ReportBuilder {
     }
 }
 
-/// A group being summed from several others.
+/// A group's figures and its failure counts while records are added or groups summed.
+#[derive(Debug)]
 struct Partial {
     metrics: StepMetrics,
-    failures: HashMap<(FailureKind, String), u64>,
+    failures: FailureCounts,
 }
 
 impl Partial {
@@ -672,8 +667,8 @@ impl Partial {
         }
     }
 
-    fn merge(&mut self, other: &StepMetrics, failures: &HashMap<(FailureKind, String), u64>) {
-        let m = &mut self.metrics;
+    fn merge(&mut self, group: &Partial) {
+        let (m, other) = (&mut self.metrics, &group.metrics);
         m.records += other.records;
         m.sent += other.sent;
         m.delivered += other.delivered;
@@ -688,7 +683,7 @@ impl Partial {
         for (category, count) in &other.billable {
             *m.billable.entry(category.clone()).or_default() += count;
         }
-        for (key, count) in failures {
+        for (key, count) in &group.failures {
             *self.failures.entry(key.clone()).or_default() += count;
         }
     }

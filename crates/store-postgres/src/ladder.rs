@@ -483,7 +483,7 @@ impl LadderStore for PgStore {
         }
         if before.is_some() {
             sqlx::query(
-                "UPDATE ladder_receivables SET paid = TRUE, updated_at = $3
+                "UPDATE ladder_receivables SET paid = TRUE, paid_at = COALESCE(paid_at, $3), updated_at = $3
                  WHERE workspace_id = $1 AND invoice_id = $2",
             )
             .bind(workspace.0)

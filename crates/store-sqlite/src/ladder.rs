@@ -523,7 +523,7 @@ impl LadderStore for SqliteStore {
         }
         if before.is_some() {
             sqlx::query(
-                "UPDATE ladder_receivables SET paid = 1, updated_at = $3
+                "UPDATE ladder_receivables SET paid = 1, paid_at = COALESCE(paid_at, $3), updated_at = $3
                  WHERE workspace_id = $1 AND invoice_id = $2",
             )
             .bind(workspace.0)

@@ -675,9 +675,7 @@ pub async fn ladder_pages_carry_handled_steps_and_last_day<S: Store + Clone>(sto
     assert!(inv10.handled_steps.is_empty());
 }
 
-pub async fn ladder_skips_are_one_batch_and_payment_pulls_back_queued<S: Store + Clone>(
-    store: &S,
-) {
+pub async fn ladder_skips_are_one_batch_and_payment_pulls_back_queued<S: Store + Clone>(store: &S) {
     let (ws, number) = workspace(store, "regua-skips", "910021").await;
     store
         .upsert_receivables(
@@ -705,12 +703,18 @@ pub async fn ladder_skips_are_one_batch_and_payment_pulls_back_queued<S: Store +
         send("inv-2", "c-2", "d-5", LadderSendStatus::Obsolete),
     ];
     assert_eq!(
-        store.record_ladder_skips(ws, &skips, T0).await.expect("skips"),
+        store
+            .record_ladder_skips(ws, &skips, T0)
+            .await
+            .expect("skips"),
         2,
         "the step already recorded is left as it was"
     );
     assert_eq!(
-        store.record_ladder_skips(ws, &skips, T0).await.expect("again"),
+        store
+            .record_ladder_skips(ws, &skips, T0)
+            .await
+            .expect("again"),
         0
     );
     let inv1 = store.ladder_sends(ws, "inv-1").await.expect("sends");
@@ -856,7 +860,11 @@ pub async fn ladder_behaviour_is_counted_from_logged_payments<S: Store + Clone>(
     };
     assert_eq!(late_of("new-1").await, 2, "both logged payments were late");
     assert_eq!(late_of("new-2").await, 0, "paid on time within 12 months");
-    assert_eq!(late_of("new-3").await, 7, "no history: the given value stands");
+    assert_eq!(
+        late_of("new-3").await,
+        7,
+        "no history: the given value stands"
+    );
     assert!(paid_late(due(9, 10), end_of(due(9, 10))));
     assert!(!paid_late(due(9, 10), end_of(due(9, 10)) - 1));
 }

@@ -299,7 +299,10 @@ pub fn paid_late(due: Date, paid_at: Millis) -> bool {
     let end = due
         .checked_add(jiff::Span::new().days(1))
         .ok()
-        .and_then(|next| next.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(-3))).ok())
+        .and_then(|next| {
+            next.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(-3)))
+                .ok()
+        })
         .map(|z| z.timestamp().as_millisecond());
     end.is_some_and(|end| paid_at >= end)
 }

@@ -5,8 +5,9 @@
 //! pricing category, with the A/B winner and its confidence.
 //!
 //! The store pages through the records ([`balcao_store::LadderMetricsStore`]); the maths is
-//! `balcao_ladder::report`'s (pure). Prices and the repeat-defaulter threshold come from a
-//! [`LadderReportConfig`] layered as an `Extension` (defaults without one).
+//! `balcao_ladder::report`'s (pure). Prices (and the repeat-defaulter threshold of workspaces
+//! without saved ladder settings) come from a [`LadderReportConfig`] layered as an `Extension`
+//! (defaults without one).
 
 use crate::DeskState;
 use crate::error::{ApiError, ErrorBody};
@@ -20,6 +21,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use balcao_domain::status::DeliveryStatus;
 use balcao_domain::{Millis, WorkspaceId};
+use balcao_engine::ladder_settings::LadderSettingsError;
 use balcao_ladder::report::{
     self, CategoryPrices, Delivery, LadderReport, RecordFacts, RecordStatus, ReportBuilder,
 };
@@ -44,8 +46,9 @@ const DEFAULT_DAYS: i32 = 30;
 pub struct LadderReportConfig {
     /// Price of a delivered billable message per pricing category, in BRL cents.
     pub prices: CategoryPrices,
-    /// Late payments in 12 months from which a subscriber is a repeat defaulter (the planner's
-    /// `repeat_defaulter_min_late`, so segments read as the planner's).
+    /// Late payments in 12 months from which a subscriber is a repeat defaulter, for workspaces
+    /// without saved ladder settings (theirs is used otherwise, so segments read as the
+    /// planner's).
     pub repeat_defaulter_min_late: u32,
 }
 
@@ -99,6 +102,7 @@ pub async fn build_report(
         to,
         follow_up_millis: LADDER_FOLLOW_UP_MILLIS,
     };
+    let repeat_defaulter_min_late = repeat_defaulter_threshold(store, workspace, config).await?;
     let mut builder = ReportBuilder::new();
     let mut after = None;
     loop {
@@ -106,7 +110,7 @@ pub async fn build_report(
             .ladder_send_facts(workspace, &query, after, PAGE_SIZE)
             .await?;
         for facts in &page {
-            builder.add(&record_facts(facts, config.repeat_defaulter_min_late));
+            builder.add(&record_facts(facts, repeat_defaulter_min_late));
         }
         match page.last() {
             Some(last) if page.len() == PAGE_SIZE as usize => {
@@ -116,6 +120,28 @@ pub async fn build_report(
         }
     }
     Ok(builder.finish(&config.prices))
+}
+
+/// The workspace's own threshold when it saved ladder settings (segments then read as its
+/// planner's), else the configured one. Saved settings that no longer validate fall back too:
+/// the report still shows, with the default segmentation.
+async fn repeat_defaulter_threshold(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    config: &LadderReportConfig,
+) -> Result<u32, StoreError> {
+    let fallback = balcao_ladder::PlanConfig {
+        repeat_defaulter_min_late: config.repeat_defaulter_min_late,
+        ..balcao_ladder::PlanConfig::default()
+    };
+    match balcao_engine::ladder_settings::plan_config_for(store, workspace, &fallback).await {
+        Ok(plan) => Ok(plan.repeat_defaulter_min_late),
+        Err(LadderSettingsError::Store(err)) => Err(err),
+        Err(LadderSettingsError::Invalid(reason)) => {
+            tracing::warn!(%reason, "ladder report: saved settings invalid; default segments");
+            Ok(config.repeat_defaulter_min_late)
+        }
+    }
 }
 
 fn timestamp(ms: Millis) -> Timestamp {

@@ -564,6 +564,8 @@ struct LadderPage {
     json: String,
     counts: LadderCustomerCounts,
     system_label: String,
+    /// A management system is connected.
+    system_known: bool,
     needs_list: bool,
     customers: Vec<CustomerRow>,
     /// The list has more entries than shown.
@@ -819,9 +821,11 @@ async fn render_page(
     };
     let show = stored_invalid.is_empty();
     let ladders = if show {
-        config
-            .ladders
-            .iter()
+        // The default ladder first, then the others by name.
+        let mut named: Vec<(&String, &Ladder)> = config.ladders.iter().collect();
+        named.sort_by_key(|(name, _)| (**name != config.default_ladder, (*name).clone()));
+        named
+            .into_iter()
             .map(|(name, ladder)| LadderView {
                 name: name.clone(),
                 is_default: *name == config.default_ladder,
@@ -954,9 +958,15 @@ async fn render_page(
         .collect();
     let counts = store.ladder_customer_counts(ws).await?;
     let customers_more = counts.total > customers.len() as u64;
-    let json = leftover
-        .json
-        .unwrap_or_else(|| serde_json::to_string_pretty(&raw).unwrap_or_default());
+    // The struct's own field order reads better than the stored map's (sorted) keys.
+    let json = leftover.json.unwrap_or_else(|| {
+        if show {
+            serde_json::to_string_pretty(&config)
+        } else {
+            serde_json::to_string_pretty(&raw)
+        }
+        .unwrap_or_default()
+    });
     Ok(render(&LadderPage {
         chrome: Chrome::new(staff, "admin", face.now),
         tab: "ladder",
@@ -979,6 +989,7 @@ async fn render_page(
         system_label: system
             .map(|s| s.display_name().to_owned())
             .unwrap_or_else(|| "nenhum sistema de gestão conectado".into()),
+        system_known: system.is_some(),
         needs_list: needs_list(system),
         customers,
         customers_more,

@@ -123,7 +123,9 @@ async fn seed(store: &dyn Store, ws: WorkspaceId, number: NumberId) {
             plan_value_cents: None,
             city: None,
             region: None,
-            late_payments_last_12m: 0,
+            // One late payment: a regular payer by default, a repeat defaulter by the
+            // workspace's saved threshold of 1 (see `start`).
+            late_payments_last_12m: u32::from(i == 1),
             suspended: false,
             wa_id: Some(WaId::parse(&phone(i)).unwrap()),
             time_zone: None,
@@ -263,6 +265,18 @@ async fn start() -> App {
         .unwrap()
         .id;
     seed(store.as_ref(), ws, number).await;
+    balcao_engine::ladder_settings::save_plan_config(
+        store.as_ref(),
+        ws,
+        &balcao_ladder::PlanConfig {
+            repeat_defaulter_min_late: 1,
+            ..balcao_ladder::PlanConfig::default()
+        },
+        None,
+        SENT_AT,
+    )
+    .await
+    .unwrap();
     let now = SENT_AT + 10 * 24 * HOUR;
     let mut tokens = Vec::new();
     for (email, role) in [
@@ -398,11 +412,29 @@ async fn the_report_endpoint_counts_compares_and_prices() {
         json!([{"category": "utility", "messages": 1, "unit_cents": 10.0, "cost_cents": 10}])
     );
     assert_eq!(body["total_cost_cents"], 10);
-    // Segments come from the snapshot: due in 2 days, good payers.
-    let segment = &body["segments"][0]["segment"];
+    // Segments come from the snapshot (due in 2 days; late payments against the workspace's
+    // own repeat-defaulter threshold).
+    let segments: Vec<(Value, Value, Value)> = body["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step_key"] == "d-2")
+        .map(|s| {
+            (
+                s["segment"].clone(),
+                s["variant"].clone(),
+                s["sent"].clone(),
+            )
+        })
+        .collect();
+    let due_soon = |behaviour: &str| json!({"timing": "due_soon", "behaviour": behaviour});
     assert_eq!(
-        segment,
-        &json!({"timing": "due_soon", "behaviour": "good_payer"})
+        segments,
+        vec![
+            (due_soon("good_payer"), json!("curto"), json!(40)),
+            (due_soon("good_payer"), json!("longo"), json!(39)),
+            (due_soon("repeat_defaulter"), json!("longo"), json!(1)),
+        ]
     );
 
     // A period without sends is an empty report, not an error.
