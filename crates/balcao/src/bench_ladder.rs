@@ -174,7 +174,7 @@ async fn bench(
     let planner = Planner::new(&plan).map_err(|e| e.to_string())?;
     reset_peak_rss();
     let plan_started = Instant::now();
-    let mut cursor = PlanCursor::new(store.as_ref(), ws, &planner, at, args.page_size);
+    let mut cursor = PlanCursor::new(store.clone(), ws, &planner, at, args.page_size);
     let (mut rows, mut obsolete, mut skipped) = (0usize, 0usize, 0u64);
     let mut planned: Vec<PlannedOrder> = Vec::new();
     let keep = args

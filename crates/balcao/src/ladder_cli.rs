@@ -80,7 +80,7 @@ async fn preview(args: PreviewArgs) -> Result<(), String> {
     };
     let planner = Planner::new(&config).map_err(|e| e.to_string())?;
     let mut cursor = PlanCursor::new(
-        store.as_ref(),
+        store.clone(),
         workspace.id,
         &planner,
         at.as_millisecond(),

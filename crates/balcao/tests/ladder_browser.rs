@@ -298,7 +298,26 @@ async fn an_admin_runs_the_ladder_screens_and_an_agent_is_refused() {
         "cpf;nome\n529.982.247-25;Maria\n390.533.447-06;João\n",
     )
     .unwrap();
-    admin.goto(&h.url("/app/admin/ladder")).await;
+    {
+        let http = h.http.clone();
+        let urls: Vec<String> = ["/healthz", "/app/assets/app.js", "/app/assets/app.css", "/app/login"].iter().map(|p| h.url(p)).collect();
+        let probe = tokio::spawn(async move {
+            loop {
+                for u in &urls {
+                    let t = std::time::Instant::now();
+                    let r = http.get(u).send().await.map(|r| r.status());
+                    if t.elapsed() > std::time::Duration::from_millis(200) { eprintln!("SLOW {u} {r:?} {:?}", t.elapsed()); }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+        });
+        for path in ["/app/admin/ladder", "/app/admin/queues", "/app/admin/ladder", "/app/admin/ladder", "/app/admin/users", "/app/admin/queues", "/app/admin/ladder"] {
+            let t1 = std::time::Instant::now();
+            admin.goto(&h.url(path)).await;
+            eprintln!("goto {path} {:?}", t1.elapsed());
+        }
+        probe.abort();
+    }
     admin
         .type_into(&admin.find("#csv-file").await, bad.to_str().unwrap())
         .await;

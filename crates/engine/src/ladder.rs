@@ -147,7 +147,9 @@ pub struct PagePlan {
 /// in the same page (the trailing customer of a full page waits for the next), so the planner's
 /// one-per-subscriber choice sees all of them.
 pub struct PlanCursor<'a> {
-    store: &'a dyn Store,
+    store: Arc<dyn Store>,
+    /// The next page, read while this one is planned (two cores: SQLite reads, we plan).
+    prefetch: Option<tokio::task::JoinHandle<Result<Vec<LadderReceivable>, StoreError>>>,
     workspace: WorkspaceId,
     planner: &'a Planner<'a>,
     now: Timestamp,
@@ -161,7 +163,7 @@ pub struct PlanCursor<'a> {
 
 impl<'a> PlanCursor<'a> {
     pub fn new(
-        store: &'a dyn Store,
+        store: Arc<dyn Store>,
         workspace: WorkspaceId,
         planner: &'a Planner<'a>,
         now: Millis,
@@ -169,6 +171,7 @@ impl<'a> PlanCursor<'a> {
     ) -> Self {
         PlanCursor {
             store,
+            prefetch: None,
             workspace,
             planner,
             now: Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH),
@@ -184,20 +187,34 @@ impl<'a> PlanCursor<'a> {
         if self.done {
             return Ok(None);
         }
-        let page = self
-            .store
-            .ladder_receivables_page(
-                self.workspace,
-                self.after.as_ref().map(|(c, i)| (c.as_str(), i.as_str())),
-                self.page_size,
-            )
-            .await?;
+        let page = match self.prefetch.take() {
+            Some(read) => read
+                .await
+                .map_err(|e| StoreError::Database(format!("leitura da régua interrompida: {e}")))??,
+            None => {
+                self.store
+                    .ladder_receivables_page(
+                        self.workspace,
+                        self.after.as_ref().map(|(c, i)| (c.as_str(), i.as_str())),
+                        self.page_size,
+                    )
+                    .await?
+            }
+        };
         let last_page = page.len() < self.page_size as usize;
         if let Some(last) = page.last() {
             self.after = Some((
                 last.receivable.customer_id.clone(),
                 last.receivable.invoice_id.clone(),
             ));
+        }
+        if !last_page && let Some((customer, invoice)) = self.after.clone() {
+            let (store, workspace, limit) = (self.store.clone(), self.workspace, self.page_size);
+            self.prefetch = Some(tokio::spawn(async move {
+                store
+                    .ladder_receivables_page(workspace, Some((&customer, &invoice)), limit)
+                    .await
+            }));
         }
         let mut batch = std::mem::take(&mut self.carry);
         batch.extend(page);
@@ -615,7 +632,7 @@ impl LadderRunner {
         let business = self.business(workspace).await?;
         let mut report = RunReport::default();
         let mut cursor = PlanCursor::new(
-            self.store.as_ref(),
+            self.store.clone(),
             workspace,
             &planner,
             now,

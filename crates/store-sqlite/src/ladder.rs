@@ -10,7 +10,7 @@ use balcao_store::*;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-/// Rows per multi-row INSERT of the sync (21 parameters each, under SQLite's 32,766).
+/// Rows per multi-row INSERT of the sync (18 parameters each, under SQLite's 32,766).
 const UPSERT_CHUNK: usize = 1000;
 
 const RECEIVABLE_COLUMNS: &str = "r.workspace_id, r.invoice_id, r.customer_id, r.customer_name, \
@@ -205,6 +205,42 @@ async fn send_by_key(
     send_from(&row)
 }
 
+/// The logged payments of `chunk`'s customers (see [`PaymentHistory`]), in one query.
+async fn payment_history(
+    conn: &mut sqlx::SqliteConnection,
+    workspace: WorkspaceId,
+    chunk: &[NewReceivable],
+) -> Result<PaymentHistory> {
+    let mut history = PaymentHistory::default();
+    let Some(since) = PaymentHistory::since(chunk) else {
+        return Ok(history);
+    };
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT customer_id, due_date, late FROM ladder_payment_log WHERE workspace_id = ",
+    );
+    query
+        .push_bind(workspace.0)
+        .push(" AND due_date >= ")
+        .push_bind(date_text(since))
+        .push(" AND customer_id IN (");
+    let mut customers = query.separated(", ");
+    let mut seen = std::collections::HashSet::new();
+    for row in chunk {
+        if seen.insert(row.customer_id.as_str()) {
+            customers.push_bind(row.customer_id.as_str());
+        }
+    }
+    query.push(")");
+    for row in query.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+        history.add(
+            row.try_get(0).map_err(db_err)?,
+            row.try_get(1).map_err(db_err)?,
+            row.try_get(2).map_err(db_err)?,
+        )?;
+    }
+    Ok(history)
+}
+
 #[async_trait]
 impl LadderStore for SqliteStore {
     async fn upsert_receivables(
@@ -216,6 +252,7 @@ impl LadderStore for SqliteStore {
         let mut tx = self.write_tx().await?;
         let mut written = 0;
         for chunk in rows.chunks(UPSERT_CHUNK) {
+            let history = payment_history(&mut tx, workspace, chunk).await?;
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO ladder_receivables (workspace_id, invoice_id, customer_id,
                     customer_name, contract_id, due_date, amount_cents, person, plan_value_cents,
@@ -234,17 +271,7 @@ impl LadderStore for SqliteStore {
                     .push_bind(r.plan_value_cents)
                     .push_bind(&r.city)
                     .push_bind(&r.region)
-                    .push("COALESCE((SELECT SUM(l.late) FROM ladder_payment_log l WHERE l.workspace_id = ")
-                    .push_bind_unseparated(workspace.0)
-                    .push_unseparated(" AND l.customer_id = ")
-                    .push_bind_unseparated(&r.customer_id)
-                    .push_unseparated(" AND l.due_date >= ")
-                    .push_bind_unseparated(date_text(history_since(r.due)))
-                    .push_unseparated(" AND l.due_date < ")
-                    .push_bind_unseparated(date_text(r.due))
-                    .push_unseparated(" HAVING COUNT(*) > 0), ")
-                    .push_bind_unseparated(i64::from(r.late_payments_last_12m))
-                    .push_unseparated(")")
+                    .push_bind(i64::from(history.late_payments(r)))
                     .push_bind(r.suspended)
                     .push_bind(r.wa_id.as_ref().map(|w| w.as_str().to_owned()))
                     .push_bind(r.wa_id.as_ref().map(WaId::match_key))

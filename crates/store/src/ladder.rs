@@ -307,6 +307,45 @@ pub fn paid_late(due: Date, paid_at: Millis) -> bool {
     end.is_some_and(|end| paid_at >= end)
 }
 
+/// The payments logged for the customers of a sync chunk, read in one query, and what each
+/// row's behaviour count becomes (backends compute it here rather than with a subquery per row).
+#[derive(Debug, Default)]
+pub struct PaymentHistory {
+    by_customer: std::collections::HashMap<String, Vec<(Date, bool)>>,
+}
+
+impl PaymentHistory {
+    /// The earliest due date the chunk's rows look back to (bind it in the log query).
+    pub fn since(rows: &[NewReceivable]) -> Option<Date> {
+        rows.iter().map(|r| history_since(r.due)).min()
+    }
+
+    /// One `ladder_payment_log` row.
+    pub fn add(&mut self, customer_id: &str, due_date: &str, late: bool) -> Result<()> {
+        let due = parse_date(due_date)?;
+        self.by_customer
+            .entry(customer_id.to_owned())
+            .or_default()
+            .push((due, late));
+        Ok(())
+    }
+
+    /// Late payments in the 12 months before `row`'s due date, when the customer has any logged
+    /// payment in that window; the row's own value otherwise (no history yet).
+    pub fn late_payments(&self, row: &NewReceivable) -> u32 {
+        let since = history_since(row.due);
+        let mut seen = false;
+        let mut late = 0;
+        for &(due, was_late) in self.by_customer.get(&row.customer_id).into_iter().flatten() {
+            if due >= since && due < row.due {
+                seen = true;
+                late += u32::from(was_late);
+            }
+        }
+        if seen { late } else { row.late_payments_last_12m }
+    }
+}
+
 /// The first due date whose payment counts for an invoice due on `due` (12 months before).
 pub fn history_since(due: Date) -> Date {
     due.checked_sub(jiff::Span::new().days(365)).unwrap_or(due)
