@@ -66,7 +66,23 @@ fn init_tracing() {
         .try_init();
 }
 
+/// Fixes glibc's mmap threshold at 1 MiB. Left dynamic, glibc raises it after a large block is
+/// freed, so argon2's 19 MiB working area of every login check is then taken from — and kept
+/// in — the heap: a server that had 500 logins held ~300 MB it no longer used. With the
+/// threshold fixed, such blocks are mapped and returned to the system on free.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks_to_the_system() {
+    // SAFETY: mallopt only sets an allocator parameter; it takes the allocator's own lock.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_blocks_to_the_system() {}
+
 fn main() -> std::process::ExitCode {
+    return_large_blocks_to_the_system();
     let cli = Cli::parse();
     init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -463,6 +463,11 @@
       // The browser reconnects by itself; the server then sends "resync".
     });
     window.balcaoEvents = source;
+    // A page left for the back/forward cache keeps its stream open, and browsers allow six
+    // connections per server: a few clicks later the next page would wait for one. Close it on
+    // leaving; a page brought back from that cache is reloaded, current.
+    window.addEventListener("pagehide", function () { source.close(); });
+    window.addEventListener("pageshow", function (event) { if (event.persisted) location.reload(); });
   }
 
   // ------------------------------------------------------------------ presence

@@ -199,6 +199,20 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Ends the session first: killing chromedriver alone leaves its Chromium running. Plain
+        // blocking HTTP: drop may run inside or outside a runtime, after a panic too.
+        use std::io::{Read, Write};
+        let address = self.base.trim_start_matches("http://");
+        if let Ok(mut stream) = std::net::TcpStream::connect(address) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let request = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
