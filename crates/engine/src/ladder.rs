@@ -188,9 +188,9 @@ impl<'a> PlanCursor<'a> {
             return Ok(None);
         }
         let page = match self.prefetch.take() {
-            Some(read) => read
-                .await
-                .map_err(|e| StoreError::Database(format!("leitura da régua interrompida: {e}")))??,
+            Some(read) => read.await.map_err(|e| {
+                StoreError::Database(format!("leitura da régua interrompida: {e}"))
+            })??,
             None => {
                 self.store
                     .ladder_receivables_page(

@@ -342,7 +342,11 @@ impl PaymentHistory {
                 late += u32::from(was_late);
             }
         }
-        if seen { late } else { row.late_payments_last_12m }
+        if seen {
+            late
+        } else {
+            row.late_payments_last_12m
+        }
     }
 }
 
