@@ -227,14 +227,30 @@ impl NegotiationOption {
 }
 
 /// A typed wish to negotiate ("quero negociar", "dá pra parcelar?", "fazer um acordo"), which
-/// the intent matcher does not know as such.
+/// the intent matcher does not know as such. Only whole phrases count: "de acordo com…" and
+/// "paguei a parcela" are about something else.
 pub(crate) fn asks_to_negotiate(normalized: &str) -> bool {
-    normalized.split_whitespace().any(|word| {
-        ["negoci", "renegoci", "parcel"]
+    let by_word = normalized.split_whitespace().any(|word| {
+        // "parcela(s)" alone is an instalment already agreed, not a wish to split the bill.
+        ["negoci", "renegoci", "parcelar", "parcelament", "parcelad"]
             .iter()
             .any(|prefix| word.starts_with(prefix))
-            || word == "acordo"
-    })
+    });
+    let padded = format!(" {normalized} ");
+    by_word
+        || [
+            "fazer acordo",
+            "fazer um acordo",
+            "quero acordo",
+            "quero um acordo",
+            "queria acordo",
+            "queria um acordo",
+            "propor acordo",
+            "propor um acordo",
+            "proposta de acordo",
+        ]
+        .iter()
+        .any(|phrase| padded.contains(&format!(" {phrase} ")))
 }
 
 /// "Não tenho", "perdi o comprovante", "não achei": no receipt to send.
@@ -341,11 +357,25 @@ mod tests {
             "Negociação",
             "da pra parcelar?",
             "fazer um acordo",
+            "quero fazer acordo",
+            "quero um acordo",
             "renegociar a dívida",
+            "tem parcelamento?",
+            "posso pagar parcelado?",
+            "negociacao",
         ] {
             assert!(asks_to_negotiate(&normalize(yes)), "{yes}");
         }
-        for no in ["quero o pix", "negativo", "já paguei"] {
+        for no in [
+            "quero o pix",
+            "negativo",
+            "já paguei",
+            "paguei a parcela",
+            "a parcela de dezembro",
+            "de acordo com o site a fatura venceu",
+            "estou de acordo",
+            "acordo cedo",
+        ] {
             assert!(!asks_to_negotiate(&normalize(no)), "{no}");
         }
         assert_eq!(

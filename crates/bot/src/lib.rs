@@ -50,12 +50,14 @@
 //! engine also tells which reminder a message answers (`reminder` of [`Input::Inbound`]), so typed
 //! replies ("já paguei", "manda o pix", "quero negociar") reach the same flows. After the usual
 //! identification (and the LGPD policy above), the bot finds THAT invoice among the customer's
-//! open invoices — an invoice no longer open is thanked for, never looked up elsewhere — and:
+//! open invoices — an invoice no longer open is never looked up in another registration — and:
 //! Pix / boleto → the payment data (amount with fine and interest when the system gives it);
 //! "Negociar" → pay in full now, a new due date or instalments (the last two go to the billing
 //! team, see [`NegotiationOption`]); "Já paguei" → a fresh read of the invoice: paid → thanks
-//! and resolved; still open → asks for the receipt and hands the conversation to the billing
-//! team when it arrives, when the subscriber has none, or after silence; "Falar com
+//! and resolved; not in this registration or cancelled → "Não encontrei essa fatura neste
+//! cadastro" and the billing team (never an all-clear); still open → asks for the receipt and
+//! hands the conversation to the billing team when it arrives, when the subscriber has none, or
+//! after silence. "Paguei a parcela" is "já paguei", not a negotiation; "Falar com
 //! financeiro" → handoff with the invoice, amount, days overdue and ladder step in the summary.
 
 pub mod compose;

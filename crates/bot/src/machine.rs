@@ -691,7 +691,10 @@ impl<'c> Turn<'_, 'c> {
         if let Some(ask) = self.reminder_text_ask(&understood) {
             return self.ladder_ask(ask, &understood);
         }
-        if crate::ladder::asks_to_negotiate(&normalize(&understood.text)) {
+        // "Paguei a parcela" is a payment, not a wish to negotiate.
+        if understood.intent != Intent::AlreadyPaid
+            && crate::ladder::asks_to_negotiate(&normalize(&understood.text))
+        {
             return self.negotiate();
         }
         if let Some(flow) = flow_of(understood.intent, &understood.extracted) {

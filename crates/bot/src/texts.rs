@@ -196,7 +196,10 @@ define_texts! {
     negotiation_instalments_noted [] = "Anotei que você quer *parcelar*. Quem combina as condições é a nossa equipe financeira.";
     /// "Já paguei" and the system shows the invoice paid: the conversation ends resolved.
     payment_confirmed ["vencimento"] = "Confirmei aqui: o pagamento da fatura com vencimento em {{vencimento}} já consta no nosso sistema. Obrigado! ✅ Se a sua conexão estava suspensa, ela volta sozinha em alguns minutos (se não voltar, reinicie o roteador). Protocolo {{protocolo}}.";
-    /// "Já paguei" and the invoice is no longer listed as open: the conversation ends resolved.
+    /// "Já paguei" and the reminder's invoice is not in the registration chosen (or is
+    /// cancelled): before the handoff to the billing team.
+    reminder_invoice_not_found [] = "Não encontrei essa fatura neste cadastro.";
+    /// No longer sent (a missing invoice is not a payment); kept so saved texts still load.
     payment_not_open [] = "A fatura desse lembrete não consta mais como em aberto no nosso sistema. Obrigado! ✅ Se a sua conexão estava suspensa, ela volta sozinha em alguns minutos (se não voltar, reinicie o roteador). Protocolo {{protocolo}}.";
     /// "Já paguei" and the system still shows the invoice open.
     receipt_request ["vencimento", "valor"] = "Ainda não consta o pagamento da fatura com vencimento em {{vencimento}} ({{valor}}) no nosso sistema. Pagamentos por Pix costumam aparecer em minutos, e por boleto em até 3 dias úteis.\n\nSe você já pagou, envie aqui uma *foto* ou o *PDF* do comprovante que eu encaminho para o financeiro conferir.";

@@ -254,23 +254,82 @@ fn silence_while_the_receipt_is_awaited_hands_off_instead_of_closing() {
     assert!(!turn.closes());
 }
 
-#[test]
-fn already_paid_for_an_invoice_no_longer_open_needs_no_second_read() {
-    let mut script = Script::identified();
+/// Taps "Já paguei" on the reminder about "b" while only "a" is open in the chosen
+/// registration, up to the read of "b" for that customer.
+fn already_paid_for_an_invoice_not_among_the_open_ones(script: &mut Script) {
     script.tap_reminder("ladder:ja_paguei:b", "Já paguei");
     let turn = script.erp(ErpOutcome::OpenInvoices(Ok(vec![open_invoice("a")])));
-    assert!(turn.erp_actions().is_empty());
-    turn.says("não consta mais como em aberto").says("Obrigado");
-    assert_eq!(turn.resolution(), Some(Resolution::ResolvedByBot));
+    turn.does_not_say("Obrigado");
+    match turn.erp_action() {
+        Action::FetchInvoice {
+            customer,
+            invoice_id,
+        } => {
+            assert_eq!(customer.erp_id, "42");
+            assert_eq!(invoice_id, "b");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
-fn already_paid_and_the_fresh_read_no_longer_finds_it_thanks() {
+fn already_paid_for_an_invoice_no_longer_open_and_read_paid_thanks_and_resolves() {
+    let mut script = Script::identified();
+    already_paid_for_an_invoice_not_among_the_open_ones(&mut script);
+    let turn = script.erp(ErpOutcome::Invoice(Ok(paid("b"))));
+    turn.says("já consta no nosso sistema").says("Obrigado");
+    assert_eq!(turn.resolution(), Some(Resolution::ResolvedByBot));
+    assert!(turn.closes());
+}
+
+/// A shared phone: the subscriber chose another registration, which has no invoice "b".
+#[test]
+fn already_paid_for_an_invoice_of_another_registration_hands_off_without_an_all_clear() {
+    let mut script = Script::identified();
+    already_paid_for_an_invoice_not_among_the_open_ones(&mut script);
+    let turn = script.erp(ErpOutcome::Invoice(Err(ErpFailure::NotFound)));
+    turn.says("Não encontrei essa fatura neste cadastro.")
+        .says("setor *Financeiro*")
+        .does_not_say("Obrigado")
+        .does_not_say("volta sozinha")
+        .does_not_say("não consta mais como em aberto");
+    let summary = turn.hands_off_to(Sector::Billing);
+    assert!(
+        summary.contains(
+            "informou que já pagou a fatura b (lembrete D+3 da régua), que não foi encontrada neste cadastro"
+        ),
+        "{summary}"
+    );
+    assert_ne!(turn.resolution(), Some(Resolution::ResolvedByBot));
+    assert!(!turn.closes());
+    assert!(turn.tags().iter().all(|t| t != "pagamento_confirmado"));
+}
+
+#[test]
+fn already_paid_for_a_cancelled_invoice_hands_off_without_an_all_clear() {
+    let mut script = Script::identified();
+    already_paid_for_an_invoice_not_among_the_open_ones(&mut script);
+    let mut cancelled = overdue_invoice("b");
+    cancelled.status = InvoiceStatus::Cancelled;
+    let turn = script.erp(ErpOutcome::Invoice(Ok(cancelled)));
+    turn.says("Não encontrei essa fatura neste cadastro.")
+        .does_not_say("Obrigado");
+    let summary = turn.hands_off_to(Sector::Billing);
+    assert!(summary.contains("fatura b"), "{summary}");
+    assert!(summary.contains("cancelada"), "{summary}");
+    assert!(!turn.closes());
+}
+
+#[test]
+fn already_paid_and_the_fresh_read_no_longer_finds_it_hands_off() {
     let mut script = Script::identified();
     already_paid_until_the_fresh_read(&mut script);
     let turn = script.erp(ErpOutcome::Invoice(Err(ErpFailure::NotFound)));
-    turn.says("não consta mais como em aberto");
-    assert_eq!(turn.resolution(), Some(Resolution::ResolvedByBot));
+    turn.says("Não encontrei essa fatura neste cadastro.")
+        .does_not_say("Obrigado");
+    let summary = turn.hands_off_to(Sector::Billing);
+    assert!(summary.contains("fatura b"), "{summary}");
+    assert!(!turn.closes());
 }
 
 #[test]
@@ -463,6 +522,36 @@ fn typed_replies_to_a_reminder_reach_the_same_flows() {
         .erp(ErpOutcome::OpenInvoices(Ok(both())))
         .says(LINE)
         .says("10/11/2026");
+}
+
+#[test]
+fn paying_an_instalment_in_reply_to_a_reminder_is_already_paid_not_a_negotiation() {
+    for text in [
+        "paguei a parcela",
+        "já paguei a parcela de acordo com o combinado",
+    ] {
+        let mut script = Script::identified();
+        let turn = script.say_after_reminder(text, "b");
+        assert_eq!(
+            turn.records("ladder_reply")[0]["ask"],
+            "already_paid",
+            "{text}"
+        );
+        let turn = script.erp(ErpOutcome::OpenInvoices(Ok(both())));
+        assert!(
+            matches!(turn.erp_action(), Action::FetchInvoice { .. }),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn paying_an_instalment_without_a_reminder_is_not_a_negotiation() {
+    let mut script = Script::identified();
+    let turn = script.say("paguei a parcela");
+    assert!(turn.handoff().is_none());
+    assert!(!turn.tags().contains(&"negociacao".to_owned()));
+    assert!(turn.tags().contains(&"pagamento_informado".to_owned()));
 }
 
 #[test]

@@ -16,7 +16,9 @@ use balcao_domain::outbound::{
 };
 use balcao_domain::window::Window;
 use balcao_domain::{Millis, NumberId, WaId, WorkspaceId};
-use balcao_erp::{Contract, ContractStatus, Customer, ErpAdapter, ErpError, Invoice};
+use balcao_erp::{
+    Contract, ContractStatus, Customer, ErpAdapter, ErpError, Invoice, InvoiceStatus,
+};
 use balcao_ladder::{Param, PlanConfig, PlannedSend, Planner, SkipReason, Step};
 use balcao_store::{
     ConsentChange, LadderReceivable, LadderRecorded, LadderSendStatus, NewLadderSend,
@@ -417,6 +419,19 @@ pub fn is_opt_out_text(text: &str) -> bool {
     )
 }
 
+/// Whether a subscriber's text asks to stop the reminders: the exact words ("SAIR", "PARAR"…)
+/// or what the bot's default intent matcher reads as an opt-out ("não quero mais receber") —
+/// the bot confirms those, so the ladder must record them too.
+pub fn asks_to_stop(text: &str) -> bool {
+    static MATCHER: std::sync::OnceLock<balcao_intent::Matcher> = std::sync::OnceLock::new();
+    is_opt_out_text(text)
+        || MATCHER
+            .get_or_init(balcao_intent::Matcher::default)
+            .classify(text)
+            .intent
+            == balcao_intent::Intent::OptOut
+}
+
 /// The template message of a planned send: body parameters in the step's order, quick-reply
 /// payloads `ladder:<action>:<invoice>` for the bot flows.
 pub fn build_template(
@@ -724,20 +739,46 @@ impl LadderRunner {
         };
         let invoice = match adapter.invoice(&customer, &r.invoice_id).await {
             Ok(invoice) if invoice.status.is_payable() => invoice,
-            Ok(_) | Err(ErpError::NotFound) => {
+            Ok(settled) => {
+                let paid = settled.status == InvoiceStatus::Paid;
+                let detail = if paid {
+                    "fatura paga no sistema"
+                } else {
+                    "fatura cancelada ou baixada no sistema"
+                };
+                self.store
+                    .record_ladder_send(
+                        workspace,
+                        &record(LadderSendStatus::SkippedPaid, Some(detail.into())),
+                        None,
+                        now,
+                    )
+                    .await?;
+                // Only a payment is logged as one (with the system's time when it gives one):
+                // a cancelled invoice is no payment, and it leaves the snapshot with the next
+                // sync that no longer lists it.
+                if paid {
+                    let paid_at = settled
+                        .paid_at
+                        .map_or(now, |at| at.as_millisecond().min(now));
+                    self.store
+                        .ladder_invoice_paid(workspace, &r.invoice_id, paid_at)
+                        .await?;
+                }
+                report.skipped_paid += 1;
+                return Ok(());
+            }
+            Err(ErpError::NotFound) => {
                 self.store
                     .record_ladder_send(
                         workspace,
                         &record(
                             LadderSendStatus::SkippedPaid,
-                            Some("fatura paga ou baixada no sistema".into()),
+                            Some("fatura não encontrada no sistema".into()),
                         ),
                         None,
                         now,
                     )
-                    .await?;
-                self.store
-                    .ladder_invoice_paid(workspace, &r.invoice_id, now)
                     .await?;
                 report.skipped_paid += 1;
                 return Ok(());
@@ -818,16 +859,27 @@ impl LadderRunner {
         Ok(report)
     }
 
-    /// A payment was recorded: the invoice leaves the ladder, the subscriber is thanked and, when
-    /// the contract was suspended for debt, the system is asked to restore it and the
-    /// subscriber told. Returns whether the invoice was in the ladder.
+    /// A payment was recorded (at `paid_at`, the system's time, when known): the invoice leaves
+    /// the ladder — its reminders still queued are pulled back — then the subscriber is thanked
+    /// and, when the contract was suspended for debt, the system is asked to restore it and the
+    /// subscriber told. A crash between the record and the thanks loses the thanks, never
+    /// doubles it. Returns whether the invoice was in the ladder.
     pub async fn on_payment(
         &self,
         workspace: WorkspaceId,
         invoice_id: &str,
+        paid_at: Option<Millis>,
         adapter: Option<&dyn ErpAdapter>,
     ) -> Result<bool, LadderError> {
-        let Some(row) = self.store.ladder_receivable(workspace, invoice_id).await? else {
+        let now = self.clock.now();
+        let paid_at = paid_at.map_or(now, |at| at.min(now));
+        // Recorded first, which pulls back the invoice's reminders no sender took yet: the
+        // sender may still be draining this run's queue and must not send one after the thanks.
+        let Some(row) = self
+            .store
+            .ladder_invoice_paid(workspace, invoice_id, paid_at)
+            .await?
+        else {
             return Ok(false);
         };
         if row.paid {
@@ -903,9 +955,6 @@ impl LadderRunner {
                 }
             }
         }
-        self.store
-            .ladder_invoice_paid(workspace, invoice_id, self.clock.now())
-            .await?;
         Ok(true)
     }
 
@@ -961,7 +1010,7 @@ impl LadderRunner {
                     .or_else(|| message.payload.pointer("/interactive/button_reply/id"))
                     .and_then(|v| v.as_str());
                 let stop_button = button.is_some_and(|p| p.starts_with("ladder:sair:"));
-                let stop_text = message.text.as_deref().is_some_and(is_opt_out_text);
+                let stop_text = message.text.as_deref().is_some_and(asks_to_stop);
                 if !(stop_button || stop_text) {
                     continue;
                 }
@@ -986,7 +1035,17 @@ impl LadderRunner {
                     .set_ladder_consent(workspace, &change, self.clock.now())
                     .await?;
                 opted += 1;
-                if !self.config.confirm_opt_out {
+                // With the bot on, the bot confirms — unless it is done with this conversation
+                // (handed off, closed): then nobody else would answer.
+                let bot_done = || async {
+                    self.store
+                        .bot_session(workspace, message.conversation_id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_some_and(|session| session.finished)
+                };
+                if !self.config.confirm_opt_out && !bot_done().await {
                     continue;
                 }
                 let request = SendRequest {
@@ -1027,7 +1086,12 @@ impl LadderRunner {
         };
         let adapter = self.erp.adapter(workspace).await.ok();
         if let Err(err) = self
-            .on_payment(workspace, &event.invoice_erp_id, adapter.as_deref())
+            .on_payment(
+                workspace,
+                &event.invoice_erp_id,
+                Some(event.paid_at),
+                adapter.as_deref(),
+            )
             .await
         {
             tracing::warn!(error = %err, "ladder: payment handling failed");
@@ -1502,7 +1566,7 @@ mod tests {
         runner.sync(s.ws, &s.erp).await.expect("sync");
         assert_eq!(runner.send_due(s.ws, &s.erp).await.expect("run").queued, 1);
         runner
-            .on_payment(s.ws, "inv-1", Some(&s.erp))
+            .on_payment(s.ws, "inv-1", None, Some(&s.erp))
             .await
             .expect("payment");
         let sends = s.store.ladder_sends(s.ws, "inv-1").await.expect("sends");
@@ -1574,7 +1638,7 @@ mod tests {
         runner.sync(s.ws, &s.erp).await.expect("sync");
         assert!(
             runner
-                .on_payment(s.ws, "inv-1", Some(&s.erp))
+                .on_payment(s.ws, "inv-1", None, Some(&s.erp))
                 .await
                 .expect("paid")
         );
@@ -1587,12 +1651,27 @@ mod tests {
         // Repeated: nothing more; and the ladder no longer plans it.
         assert!(
             runner
-                .on_payment(s.ws, "inv-1", Some(&s.erp))
+                .on_payment(s.ws, "inv-1", None, Some(&s.erp))
                 .await
                 .expect("again")
         );
         assert_eq!(s.messages().await.len(), 2);
         assert_eq!(runner.send_due(s.ws, &s.erp).await.expect("run").planned, 0);
+    }
+
+    #[test]
+    fn what_the_bot_reads_as_an_opt_out_is_recorded_too() {
+        for text in [
+            "SAIR",
+            "parar",
+            "não quero mais receber essas mensagens",
+            "me descadastra",
+        ] {
+            assert!(asks_to_stop(text), "{text}");
+        }
+        for text in ["quero a segunda via", "minha internet parou", "oi"] {
+            assert!(!asks_to_stop(text), "{text}");
+        }
     }
 
     #[test]

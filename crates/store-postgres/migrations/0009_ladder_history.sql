@@ -1,3 +1,7 @@
+-- Customer ids compare byte-wise everywhere the ladder pages by them (the snapshot is ordered
+-- by `customer_id COLLATE "C"`): a page's range read on `ladder_sends` must use the same order.
+ALTER TABLE ladder_sends ALTER COLUMN customer_id TYPE TEXT COLLATE "C";
+
 -- A snapshot page reads what was handled for its customers in one range scan.
 CREATE INDEX ladder_sends_by_customer ON ladder_sends (workspace_id, customer_id);
 
@@ -6,7 +10,7 @@ CREATE INDEX ladder_sends_by_customer ON ladder_sends (workspace_id, customer_id
 CREATE TABLE ladder_payment_log (
     workspace_id BIGINT NOT NULL REFERENCES workspaces (id),
     invoice_id   TEXT NOT NULL,
-    customer_id  TEXT NOT NULL,
+    customer_id  TEXT COLLATE "C" NOT NULL,
     due_date     TEXT NOT NULL,
     paid_at      BIGINT NOT NULL,
     late         BOOLEAN NOT NULL,

@@ -519,11 +519,12 @@ impl LadderStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            // Pull back what no sender has claimed yet (claiming moves it out of 'queued').
+            // Pull back what no sender has tried yet (claiming moves it out of 'queued'; one put
+            // back with attempts may have reached WhatsApp already).
             let pulled: Vec<i64> = sqlx::query_scalar(
                 "UPDATE messages SET status = 'failed', error_title = $4, updated_at = $3,
                         next_attempt_at = NULL
-                 WHERE status = 'queued' AND id IN (
+                 WHERE status = 'queued' AND attempts = 0 AND id IN (
                      SELECT message_id FROM ladder_sends
                      WHERE workspace_id = $1 AND invoice_id = $2 AND status = 'sent'
                        AND message_id IS NOT NULL)

@@ -247,19 +247,20 @@ pub trait LadderStore: Send + Sync + 'static {
         local_date: Date,
     ) -> Result<bool>;
 
-    /// A payment was recorded: marks the row paid and returns it as it was before (so the
+    /// A payment was recorded (`paid_at`: when it was paid, as best known): marks the row paid
+    /// and returns it as it was before (so the
     /// caller knows whether the contract was suspended). `None` when the invoice is not in the
     /// snapshot. Repeating it returns the row with `paid: true`.
     ///
     /// The payment is logged (on time or late, see [`paid_late`]) for the customer's behaviour.
-    /// In the same transaction, the invoice's ladder messages still `queued` (not yet claimed
-    /// by a sender) are pulled back: the message becomes `failed` with a pt-BR reason and its
+    /// In the same transaction, the invoice's ladder messages still `queued` and never tried
+    /// by a sender are pulled back: the message becomes `failed` with a pt-BR reason and its
     /// record `cancelled`. A message already claimed goes out (its re-check ran before).
     async fn ladder_invoice_paid(
         &self,
         workspace: WorkspaceId,
         invoice_id: &str,
-        now: Millis,
+        paid_at: Millis,
     ) -> Result<Option<LadderReceivable>>;
 
     /// Records an opt-out or opt-in (current state and the log). Returns `true` when the state

@@ -63,11 +63,14 @@ impl Turn<'_, '_> {
         if understood.media.is_some_and(ladder::is_receipt) {
             return Some(LadderAsk::AlreadyPaid);
         }
+        // "Paguei a parcela" is a payment, not a wish to negotiate.
+        if understood.intent == Intent::AlreadyPaid {
+            return Some(LadderAsk::AlreadyPaid);
+        }
         if ladder::asks_to_negotiate(&normalize(&understood.text)) {
             return Some(LadderAsk::Negotiate);
         }
         match understood.intent {
-            Intent::AlreadyPaid => Some(LadderAsk::AlreadyPaid),
             // Looking at other invoices: "pix" means the one on screen.
             Intent::Invoice
                 if !matches!(
@@ -197,7 +200,8 @@ impl Turn<'_, '_> {
     }
 
     /// The reminder's invoice is not among the open ones (paid, cancelled, or not this
-    /// customer's): nothing about it is shown.
+    /// customer's): nothing about it is shown. "Já paguei" reads that invoice for this customer
+    /// first: only a paid one is thanked for.
     fn reminder_invoice_not_open(&mut self, ask: LadderAsk, invoice_id: &str) {
         self.journal(format!(
             "A fatura {invoice_id} do lembrete não está mais em aberto"
@@ -213,9 +217,17 @@ impl Turn<'_, '_> {
                 None,
             ),
             LadderAsk::AlreadyPaid => {
-                self.complete(flow);
-                let text = self.render(&self.texts().payment_not_open, &[]);
-                self.close_resolved(&text);
+                let Some(customer) = self.customer() else {
+                    return self.ask_document(false);
+                };
+                self.state.pending = Some(flow);
+                self.request(
+                    Action::FetchInvoice {
+                        customer,
+                        invoice_id: invoice_id.to_owned(),
+                    },
+                    Waiting::Invoice,
+                );
             }
             LadderAsk::Pay { .. } | LadderAsk::Negotiate => {
                 self.complete(flow);
@@ -328,7 +340,7 @@ impl Turn<'_, '_> {
                     "erp_result",
                     json!({ "operation": "invoice", "ok": false, "failure": "not_found" }),
                 );
-                return self.payment_confirmed(None);
+                return self.paid_invoice_not_found(None);
             }
             Err(failure) => return self.erp_failed(Waiting::Invoice, &failure),
         };
@@ -336,8 +348,11 @@ impl Turn<'_, '_> {
             "erp_result",
             json!({ "operation": "invoice", "ok": true, "status": invoice.status }),
         );
+        if invoice.status == InvoiceStatus::Paid {
+            return self.payment_confirmed(&invoice);
+        }
         if !invoice.status.is_payable() {
-            return self.payment_confirmed(Some(invoice));
+            return self.paid_invoice_not_found(Some(invoice.status));
         }
         self.state.invoice = Some(invoice.clone());
         if std::mem::take(&mut self.state.receipt_received) {
@@ -352,37 +367,55 @@ impl Turn<'_, '_> {
         self.ask_receipt(&invoice);
     }
 
-    /// The system no longer shows the invoice owed: thanks, and the conversation ends.
-    fn payment_confirmed(&mut self, invoice: Option<Invoice>) {
-        let paid = invoice
-            .as_ref()
-            .filter(|invoice| invoice.status == InvoiceStatus::Paid);
+    /// The fresh read of the invoice for this customer says paid: thanks, and the conversation
+    /// ends.
+    fn payment_confirmed(&mut self, invoice: &Invoice) {
         self.record(
             "payment_confirmed",
             json!({
                 "invoice_erp_id": self.state.reminder.as_ref().map(|r| r.invoice_id.clone()),
-                "status": invoice.as_ref().map(|i| i.status),
+                "status": invoice.status,
             }),
         );
         self.tag("pagamento_confirmado");
         self.state.receipt_received = false;
-        let text = match paid {
-            Some(invoice) => {
-                self.journal("Pagamento confirmado no sistema de gestão".to_owned());
-                self.render(
-                    &self.texts().payment_confirmed,
-                    &[("vencimento", &format::date(invoice.due_date))],
-                )
-            }
-            None => {
-                self.journal("A fatura não consta mais como em aberto".to_owned());
-                self.render(&self.texts().payment_not_open, &[])
-            }
-        };
+        self.journal("Pagamento confirmado no sistema de gestão".to_owned());
+        let text = self.render(
+            &self.texts().payment_confirmed,
+            &[("vencimento", &format::date(invoice.due_date))],
+        );
         self.complete(Flow::Ladder {
             ask: LadderAsk::AlreadyPaid,
         });
         self.close_resolved(&text);
+    }
+
+    /// "Já paguei", and this customer's registration has no such invoice (another
+    /// registration's on a shared phone, or cancelled): nothing is confirmed, the billing team
+    /// checks it.
+    fn paid_invoice_not_found(&mut self, status: Option<InvoiceStatus>) {
+        let invoice_id = self
+            .state
+            .reminder
+            .as_ref()
+            .map(|r| r.invoice_id.clone())
+            .unwrap_or_default();
+        self.record(
+            "payment_not_found",
+            json!({ "invoice_erp_id": invoice_id, "status": status }),
+        );
+        let found = match status {
+            Some(InvoiceStatus::Cancelled) => "que consta como cancelada neste cadastro",
+            _ => "que não foi encontrada neste cadastro",
+        };
+        self.journal(format!("A fatura {invoice_id} do lembrete {found}"));
+        self.state.receipt_received = false;
+        let lead = self.render(&self.texts().reminder_invoice_not_found, &[]);
+        let reason = format!(
+            "informou que já pagou a fatura {invoice_id}{}, {found}",
+            self.step_suffix()
+        );
+        self.handoff(Sector::Billing, &reason, Some(lead));
     }
 
     fn ask_receipt(&mut self, invoice: &Invoice) {
