@@ -185,24 +185,32 @@ impl<'a> PlanCursor<'a> {
         }
     }
 
+    /// Reads the page after `self.after` on its own task.
+    fn read_next(&self) -> tokio::task::JoinHandle<Result<Vec<LadderReceivable>, StoreError>> {
+        let (store, workspace, limit) = (self.store.clone(), self.workspace, self.page_size);
+        let after = self.after.clone();
+        tokio::spawn(async move {
+            store
+                .ladder_receivables_page(
+                    workspace,
+                    after.as_ref().map(|(c, i)| (c.as_str(), i.as_str())),
+                    limit,
+                )
+                .await
+        })
+    }
+
     pub async fn next_page(&mut self) -> Result<Option<PagePlan>, StoreError> {
         if self.done {
             return Ok(None);
         }
-        let page = match self.prefetch.take() {
-            Some(read) => read.await.map_err(|e| {
-                StoreError::Database(format!("leitura da régua interrompida: {e}"))
-            })??,
-            None => {
-                self.store
-                    .ladder_receivables_page(
-                        self.workspace,
-                        self.after.as_ref().map(|(c, i)| (c.as_str(), i.as_str())),
-                        self.page_size,
-                    )
-                    .await?
-            }
+        let read = match self.prefetch.take() {
+            Some(read) => read,
+            None => self.read_next(),
         };
+        let page = read
+            .await
+            .map_err(|e| StoreError::Database(format!("leitura da régua interrompida: {e}")))??;
         let last_page = page.len() < self.page_size as usize;
         if let Some(last) = page.last() {
             self.after = Some((
@@ -210,13 +218,8 @@ impl<'a> PlanCursor<'a> {
                 last.receivable.invoice_id.clone(),
             ));
         }
-        if !last_page && let Some((customer, invoice)) = self.after.clone() {
-            let (store, workspace, limit) = (self.store.clone(), self.workspace, self.page_size);
-            self.prefetch = Some(tokio::spawn(async move {
-                store
-                    .ladder_receivables_page(workspace, Some((&customer, &invoice)), limit)
-                    .await
-            }));
+        if !last_page {
+            self.prefetch = Some(self.read_next());
         }
         let mut batch = std::mem::take(&mut self.carry);
         batch.extend(page);
@@ -740,48 +743,29 @@ impl LadderRunner {
         let invoice = match adapter.invoice(&customer, &r.invoice_id).await {
             Ok(invoice) if invoice.status.is_payable() => invoice,
             Ok(settled) => {
-                let paid = settled.status == InvoiceStatus::Paid;
-                let detail = if paid {
-                    "fatura paga no sistema"
-                } else {
-                    "fatura cancelada ou baixada no sistema"
-                };
-                self.store
-                    .record_ladder_send(
-                        workspace,
-                        &record(LadderSendStatus::SkippedPaid, Some(detail.into())),
-                        None,
-                        now,
-                    )
-                    .await?;
                 // Only a payment is logged as one (with the system's time when it gives one):
                 // a cancelled invoice is no payment, and it leaves the snapshot with the next
                 // sync that no longer lists it.
-                if paid {
-                    let paid_at = settled
+                let paid_at = (settled.status == InvoiceStatus::Paid).then(|| {
+                    settled
                         .paid_at
-                        .map_or(now, |at| at.as_millisecond().min(now));
-                    self.store
-                        .ladder_invoice_paid(workspace, &r.invoice_id, paid_at)
-                        .await?;
-                }
-                report.skipped_paid += 1;
-                return Ok(());
+                        .map_or(now, |at| at.as_millisecond().min(now))
+                });
+                let detail = match paid_at {
+                    Some(_) => "fatura paga no sistema",
+                    None => "fatura cancelada ou baixada no sistema",
+                };
+                let skipped = record(LadderSendStatus::SkippedPaid, Some(detail.into()));
+                return self
+                    .skip_settled(workspace, &skipped, paid_at, now, report)
+                    .await;
             }
             Err(ErpError::NotFound) => {
-                self.store
-                    .record_ladder_send(
-                        workspace,
-                        &record(
-                            LadderSendStatus::SkippedPaid,
-                            Some("fatura não encontrada no sistema".into()),
-                        ),
-                        None,
-                        now,
-                    )
-                    .await?;
-                report.skipped_paid += 1;
-                return Ok(());
+                let detail = "fatura não encontrada no sistema";
+                let skipped = record(LadderSendStatus::SkippedPaid, Some(detail.into()));
+                return self
+                    .skip_settled(workspace, &skipped, None, now, report)
+                    .await;
             }
             Err(err) => {
                 // Cannot check: not sending is the safe side; the next run tries again.
@@ -846,6 +830,28 @@ impl LadderRunner {
             }
             LadderRecorded::AlreadyHandled(_) => report.already_handled += 1,
         }
+        Ok(())
+    }
+
+    /// An invoice found settled right before its message: the step is recorded as skipped and,
+    /// when it was a payment (`paid_at`), the payment is recorded.
+    async fn skip_settled(
+        &self,
+        workspace: WorkspaceId,
+        skipped: &NewLadderSend,
+        paid_at: Option<Millis>,
+        now: Millis,
+        report: &mut RunReport,
+    ) -> Result<(), LadderError> {
+        self.store
+            .record_ladder_send(workspace, skipped, None, now)
+            .await?;
+        if let Some(paid_at) = paid_at {
+            self.store
+                .ladder_invoice_paid(workspace, &skipped.invoice_id, paid_at)
+                .await?;
+        }
+        report.skipped_paid += 1;
         Ok(())
     }
 
@@ -1037,15 +1043,13 @@ impl LadderRunner {
                 opted += 1;
                 // With the bot on, the bot confirms — unless it is done with this conversation
                 // (handed off, closed): then nobody else would answer.
-                let bot_done = || async {
-                    self.store
+                let bot_answers = !self.config.confirm_opt_out
+                    && !self
+                        .store
                         .bot_session(workspace, message.conversation_id)
-                        .await
-                        .ok()
-                        .flatten()
-                        .is_some_and(|session| session.finished)
-                };
-                if !self.config.confirm_opt_out && !bot_done().await {
+                        .await?
+                        .is_some_and(|session| session.finished);
+                if bot_answers {
                     continue;
                 }
                 let request = SendRequest {
